@@ -1,0 +1,3 @@
+from .cls_neck import ConvPoolNeck
+
+__all__ = ['ConvPoolNeck']

@@ -1,0 +1,89 @@
+"""Loading pretrained backbone weights strictly, with errors that name what does not match.
+
+mmengine's ``PretrainedInit`` loads with ``strict=False`` and only logs mismatches, so a checkpoint of
+another arch silently half-loads. Backbones of this package route ``init_cfg=dict(type='Pretrained')``
+here instead: released checkpoints are converted on the fly, and any missing, unexpected or mis-shaped
+key stops the run before training starts.
+"""
+import os.path as osp
+from typing import Callable, Dict, List, Optional
+
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import Tensor, nn
+
+__all__ = ['describe_state_dict_mismatch', 'extract_state_dict', 'load_pretrained_backbone']
+
+
+def describe_state_dict_mismatch(expected: Dict[str, Tensor], got: Dict[str, Tensor]) -> str:
+    """'' when keys and shapes agree; otherwise a message naming missing / unexpected / mis-shaped keys."""
+    missing = sorted(set(expected) - set(got))
+    unexpected = sorted(set(got) - set(expected))
+    shapes = [f'{k}: checkpoint {tuple(got[k].shape)} vs model {tuple(expected[k].shape)}'
+              for k in sorted(set(expected) & set(got)) if got[k].shape != expected[k].shape]
+
+    def clip(items: List[str]) -> str:
+        return ', '.join(items[:8]) + (f' (+{len(items) - 8} more)' if len(items) > 8 else '')
+
+    parts = []
+    if missing:
+        parts.append(f'missing keys: {clip(missing)}')
+    if unexpected:
+        parts.append(f'unexpected keys: {clip(unexpected)}')
+    if shapes:
+        parts.append(f'shape mismatch: {clip(shapes)}')
+    return '; '.join(parts)
+
+
+def extract_state_dict(checkpoint: dict, source: str = 'checkpoint') -> Dict[str, Tensor]:
+    """The state dict inside an mmengine (``state_dict``), released (``model``) or bare checkpoint."""
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'{source} is not a checkpoint dict (got {type(checkpoint).__name__})')
+    for key in ('state_dict', 'model'):
+        if key in checkpoint and isinstance(checkpoint[key], dict):
+            return checkpoint[key]
+    if checkpoint and all(isinstance(v, Tensor) for v in checkpoint.values()):
+        return checkpoint
+    raise ValueError(f"{source} has no 'state_dict' or 'model' entry; top-level keys: {sorted(checkpoint)[:10]}")
+
+
+def load_pretrained_backbone(module: nn.Module,
+                             init_cfg: dict,
+                             converter: Optional[Callable[[Dict[str, Tensor]], Dict[str, Tensor]]] = None,
+                             is_released: Optional[Callable[[Dict[str, Tensor]], bool]] = None) -> None:
+    """Load ``init_cfg['checkpoint']`` into ``module`` strictly.
+
+    Args:
+        module: the backbone.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.', map_location='cpu')``.
+        converter: maps a released-layout state dict to this package's classifier keys.
+        is_released: tells whether a state dict is in the released layout.
+    """
+    path = init_cfg.get('checkpoint')
+    prefix = init_cfg.get('prefix')
+    name = type(module).__name__
+    if not path:
+        raise ValueError(f"{name} init_cfg type='Pretrained' needs a 'checkpoint' path")
+    if '://' not in str(path) and not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{name} pretrained checkpoint not found: {path!r}. Get the released ImageNet-1k checkpoint '
+            f'and convert it (README, "Pretrained weights"): python tools/convert_{name.lower()}.py '
+            f'RELEASED.pth {path}; or train from random init with '
+            "--cfg-options model.backbone.init_cfg=None")
+    checkpoint = CheckpointLoader.load_checkpoint(path, map_location=init_cfg.get('map_location', 'cpu'))
+    state_dict = extract_state_dict(checkpoint, path)
+    if is_released is not None and converter is not None and is_released(state_dict):
+        state_dict = converter(state_dict)
+        prefix = 'backbone.'
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        selected = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        if not selected:
+            raise ValueError(f'No key of {path!r} starts with prefix {prefix!r}; keys look like '
+                             f'{sorted(state_dict)[:5]}')
+        state_dict = selected
+    problems = describe_state_dict_mismatch(module.state_dict(), state_dict)
+    if problems:
+        raise ValueError(f'{path!r} does not fit this {name} (is it another arch?): {problems}')
+    module.load_state_dict(state_dict, strict=True)
+    print_log(f'{name}: loaded {len(state_dict)} tensors from {path}', logger='current')

@@ -1,0 +1,16 @@
+"""Runtime utilities imported with ``secvit_mm`` (before the models).
+
+* :mod:`.safe_load` -- allow-lists the objects mmengine Runner checkpoints hold, so they load with
+  ``torch.load(weights_only=True)``; files holding anything else are refused.
+* :mod:`.atomic_checkpoint` -- ``type='AtomicCheckpointHook'``: crash-safe checkpoint saving.
+"""
+from .atomic_checkpoint import (ATOMIC_BACKEND_ARGS, AtomicCheckpointHook,
+                                AtomicLocalBackend, atomic_write)
+from .safe_load import (SAFE_GLOBALS, UnsafeCheckpointError,
+                        load_checkpoint_safely, register_safe_globals)
+
+__all__ = [
+    'ATOMIC_BACKEND_ARGS', 'AtomicCheckpointHook', 'AtomicLocalBackend',
+    'atomic_write', 'SAFE_GLOBALS', 'UnsafeCheckpointError',
+    'load_checkpoint_safely', 'register_safe_globals'
+]

@@ -1,0 +1,80 @@
+"""Evaluate a checkpoint of any secvit-mm config (MMDetection, MMSegmentation or MMPretrain).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out RESULTS.pkl] [--show-dir DIR]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+CHECKPOINT may be ``random`` to evaluate the untrained model (a baseline for the demo).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from secvit_mm.apis.launch import build_runner, config_scope, default_work_dir, load_config  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help="checkpoint file, or 'random' for an untrained model")
+    parser.add_argument('--work-dir', help='where the evaluation log goes')
+    parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument('--show-dir', help='save pictures of the predictions in this directory')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_visualization(cfg: Config, show_dir: str) -> None:
+    """Turn on the scope's visualization hook, writing pictures into ``show_dir``."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise ValueError("--show-dir needs a 'visualization' entry in default_hooks")
+    scope = config_scope(cfg)
+    if scope == 'mmdet':
+        hook.update(draw=True, test_out_dir=osp.abspath(show_dir))
+    elif scope == 'mmseg':
+        hook.update(draw=True, interval=1)
+        cfg.visualizer['save_dir'] = show_dir
+    else:
+        hook.update(enable=True, out_dir=osp.abspath(show_dir))
+
+
+def add_dump(cfg: Config, out: str) -> None:
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl/.pickle file, got {out!r}')
+    dump = dict(type='DumpDetResults' if config_scope(cfg) == 'mmdet' else 'mmengine.DumpResults',
+                out_file_path=out)
+    evaluator = cfg.test_evaluator
+    cfg.test_evaluator = list(evaluator) + [dump] if isinstance(evaluator, (list, tuple)) else [evaluator, dump]
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    if args.checkpoint == 'random':
+        cfg.load_from = None
+    else:
+        if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+            raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint!r}')
+        cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_visualization(cfg, args.show_dir)
+    if args.out:
+        add_dump(cfg, args.out)
+    runner = build_runner(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
