@@ -26,4 +26,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=5, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=5),
 ]
-custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
+custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'), dict(type='RNGStateHook')]
+
+# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint); RNGStateHook above makes --resume exact.
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

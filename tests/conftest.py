@@ -16,3 +16,7 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 @pytest.fixture
 def repo_root() -> str:
     return ROOT
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: long-running test (e.g. torch.compile); deselect with -m "not slow"')

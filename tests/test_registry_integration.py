@@ -37,7 +37,7 @@ def test_unmodified_mmdet_config_with_custom_imports_takes_a_training_step(tmp_p
     model = MODELS.build(cfg.model)
     model.init_weights()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    data = demo_mm_inputs(2, [[3, 128, 160]], num_items=[3], with_mask=True)
+    data = demo_mm_inputs(2, [[3, 128, 160]] * 2, num_items=[3, 3], with_mask=True)
     before = model.backbone.stages[0].blocks[0].attn.qkv.weight.detach().clone()
     losses = model.train_step(data, optim)
     assert {'loss_rpn_cls', 'loss_bbox', 'loss_mask'} <= set(losses)

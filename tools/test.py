@@ -14,7 +14,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from secvit_mm.apis.launch import build_runner, config_scope, default_work_dir, load_config  # noqa: E402
+from secvit_mm.apis.launch import (build_runner, check_data_paths, config_scope,  # noqa: E402
+                                   default_work_dir, load_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,6 +69,7 @@ def main(argv=None) -> None:
         if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
             raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint!r}')
         cfg.load_from = args.checkpoint
+    check_data_paths(cfg, ('test', ))
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     if args.out:

@@ -12,7 +12,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmengine.config import DictAction  # noqa: E402
 
-from secvit_mm.apis.launch import (build_runner, default_work_dir, enable_amp,  # noqa: E402
+from secvit_mm.apis.launch import (build_runner, check_checkpoint_paths,  # noqa: E402
+                                   check_data_paths, default_work_dir, enable_amp,
                                    enable_auto_scale_lr, load_config, refuse_to_overwrite)
 
 
@@ -49,6 +50,9 @@ def main(argv=None) -> None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume: checkpoint not found: {args.resume!r}')
         cfg.resume, cfg.load_from = True, args.resume
+    check_data_paths(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train', ))
+    if not cfg.get('resume'):
+        check_checkpoint_paths(cfg)
     refuse_to_overwrite(cfg.work_dir, bool(cfg.get('resume')))
     runner = build_runner(cfg)
     runner.train()

@@ -62,8 +62,108 @@ def refuse_to_overwrite(work_dir: str, resume: bool) -> None:
             'continue it with --resume, or start a new run with another --work-dir')
 
 
+def use_gloo_without_cuda(cfg: Config) -> None:
+    """Multi-process runs without CUDA: gloo instead of the upstream runtimes' NCCL, CPU DDP.
+
+    mmengine's ``init_dist('pytorch')`` always calls ``torch.cuda.set_device`` and its Runner hands
+    DDP ``device_ids=[LOCAL_RANK]``; neither works on CPU. So the process group is set up here (the
+    Runner then finds it initialised) and DDP gets ``device_ids=None``.
+    """
+    import torch
+    import torch.distributed as torch_dist
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    if cfg.launcher == 'pytorch' and not torch_dist.is_initialized():
+        torch_dist.init_process_group(**dist_cfg)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+
+
+def _data_hint(path: str) -> str:
+    norm = path.replace('\\', '/')
+    if 'data/demo' in norm:
+        return 'make the demo data with: python tools/make_demo_data.py (writes data/demo/coco and data/demo/ade)'
+    if 'ade' in norm.lower():
+        return ('put ADE20K at data/ade/ADEChallengeData2016 (images/ and annotations/ with training/ and '
+                'validation/), or point data_root at it: --cfg-options train_dataloader.dataset.data_root=...')
+    if 'coco' in norm.lower():
+        return ('put COCO 2017 at data/coco (annotations/instances_{train,val}2017.json, train2017/, val2017/), '
+                'or point data_root at it: --cfg-options train_dataloader.dataset.data_root=...')
+    if 'imagenet' in norm.lower():
+        return 'put ImageNet at data/imagenet (train/, val/ and meta/), or point data_root at it'
+    return 'fix data_root / ann_file in the config or with --cfg-options'
+
+
+def _datasets(dataset: dict):
+    """The leaf dataset configs (through RepeatDataset / ConcatDataset / ClassBalancedDataset)."""
+    if not isinstance(dataset, dict):
+        return
+    inner = dataset.get('dataset')
+    inners = dataset.get('datasets')
+    if isinstance(inner, dict):
+        yield from _datasets(inner)
+    elif isinstance(inners, (list, tuple)):
+        for d in inners:
+            yield from _datasets(d)
+    else:
+        yield dataset
+
+
+def check_data_paths(cfg: Config, splits=('train', 'val', 'test')) -> None:
+    """FileNotFoundError naming the missing data_root / ann_file of a split, with how to get the data.
+
+    Upstream would fail later with a bare ``No such file or directory`` deep in a dataset class.
+    Remote paths (``s3://`` ...) are not checked.
+    """
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for dataset in _datasets(loader.get('dataset')):
+            root = dataset.get('data_root') or ''
+            if not isinstance(root, str) or '://' in root:
+                continue
+            missing = None
+            if root and not osp.isdir(root):
+                missing = root
+            else:
+                ann = dataset.get('ann_file')
+                if isinstance(ann, str) and ann and '://' not in ann:
+                    path = ann if osp.isabs(ann) else osp.join(root, ann)
+                    if not osp.exists(path):
+                        missing = path
+            if missing:
+                raise FileNotFoundError(
+                    f'{split}_dataloader: dataset path not found: {missing!r} (cwd {os.getcwd()!r}); '
+                    + _data_hint(missing))
+
+
+def check_checkpoint_paths(cfg: Config) -> None:
+    """FileNotFoundError for a missing ``load_from`` or backbone ``init_cfg`` Pretrained checkpoint."""
+    load_from = cfg.get('load_from')
+    if isinstance(load_from, str) and '://' not in load_from and not osp.isfile(load_from):
+        raise FileNotFoundError(f'load_from: checkpoint not found: {load_from!r}')
+    backbone = cfg.get('model', {}).get('backbone') if isinstance(cfg.get('model'), dict) else None
+    init_cfg = backbone.get('init_cfg') if isinstance(backbone, dict) else None
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        ckpt = init_cfg.get('checkpoint')
+        if isinstance(ckpt, str) and '://' not in ckpt and not osp.isfile(ckpt):
+            raise FileNotFoundError(
+                f'model.backbone.init_cfg: pretrained checkpoint not found: {ckpt!r}; convert the '
+                'released weights with tools/convert_secvit.py / tools/convert_ceit.py (README, '
+                '"Pretrained weights"), or train from scratch with --cfg-options model.backbone.init_cfg=None')
+
+
 def build_runner(cfg: Config) -> Runner:
     os.makedirs(cfg.work_dir, exist_ok=True)
+    use_gloo_without_cuda(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

@@ -64,6 +64,12 @@ def load_pretrained_backbone(module: nn.Module,
     name = type(module).__name__
     if not path:
         raise ValueError(f"{name} init_cfg type='Pretrained' needs a 'checkpoint' path")
+    if '://' not in str(path) and not osp.isfile(path) and converter is None:
+        # No released weights to convert (e.g. SEC-Swin, SEC-FasterViT): the own classifier's checkpoint.
+        raise FileNotFoundError(
+            f'{name} pretrained checkpoint not found: {path!r}. Train the ImageNet-1k classifier config of '
+            f'this {name} first and put its checkpoint (keys backbone.*) there; or train from random init '
+            "with --cfg-options model.backbone.init_cfg=None")
     if '://' not in str(path) and not osp.isfile(path):
         raise FileNotFoundError(
             f'{name} pretrained checkpoint not found: {path!r}. Get the released ImageNet-1k checkpoint '

@@ -3,14 +3,16 @@
 * :mod:`.safe_load` -- allow-lists the objects mmengine Runner checkpoints hold, so they load with
   ``torch.load(weights_only=True)``; files holding anything else are refused.
 * :mod:`.atomic_checkpoint` -- ``type='AtomicCheckpointHook'``: crash-safe checkpoint saving.
+* :mod:`.rng_state` -- ``type='RNGStateHook'``: random generator states in checkpoints (exact resume).
 """
 from .atomic_checkpoint import (ATOMIC_BACKEND_ARGS, AtomicCheckpointHook,
                                 AtomicLocalBackend, atomic_write)
+from .rng_state import RNGStateHook, get_rng_state, set_rng_state
 from .safe_load import (SAFE_GLOBALS, UnsafeCheckpointError,
                         load_checkpoint_safely, register_safe_globals)
 
 __all__ = [
     'ATOMIC_BACKEND_ARGS', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'atomic_write', 'SAFE_GLOBALS', 'UnsafeCheckpointError',
-    'load_checkpoint_safely', 'register_safe_globals'
+    'load_checkpoint_safely', 'register_safe_globals', 'RNGStateHook', 'get_rng_state', 'set_rng_state'
 ]

@@ -21,6 +21,8 @@ from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..input_checks import KeywordCheck, check_finite
+
 PATCH_SIZE = 16  # effective patch: I2T stride 4 x patch projection stride 4
 LN_EPS = 1e-6
 
@@ -213,13 +215,18 @@ def _arch(embed_dims: int, num_heads: int, img_size: int = 224) -> dict:
 
 
 @MODELS.register_module()
-class CeiT(BaseModule):
+class CeiT(KeywordCheck, BaseModule):
     """CeiT backbone: `Incorporating Convolution Designs into Visual Transformers
     <https://arxiv.org/abs/2103.11816>`_.
 
     Any input size is accepted. The image is zero-padded on the bottom/right to a multiple of 16,
     so the token grid is ``(ceil(H / 16), ceil(W / 16))``; the position embedding is resized to that
     grid on the fly (bicubic, class slot kept) and is used as is when the grid matches ``img_size``.
+
+    Bad inputs raise a ValueError naming the problem: not a (B, C, H, W) tensor, an empty batch,
+    another channel count than ``in_channels``, a side under 16 px (one token), NaN / inf values
+    (an error rather than a warning: attention spreads them to every token; skipped while
+    tracing/exporting). Unknown keyword arguments raise a TypeError listing the valid ones.
 
     Outputs:
 
@@ -416,14 +423,18 @@ class CeiT(BaseModule):
 
     # ---------------------------------------------------------------------------------- forward
     def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 4:
-            raise ValueError(f'CeiT expects a (B, C, H, W) image batch, got shape {tuple(x.shape)}')
+        if not isinstance(x, torch.Tensor) or x.dim() != 4:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f'CeiT expects a (B, C, H, W) image batch tensor, got {shape}')
+        if x.shape[0] == 0:
+            raise ValueError(f'CeiT got an empty batch (input shape {tuple(x.shape)})')
         if x.shape[1] != self.in_channels:
             raise ValueError(f'CeiT expects {self.in_channels} input channels, got {x.shape[1]} '
                              f'(input shape {tuple(x.shape)})')
         if min(x.shape[-2:]) < PATCH_SIZE:
             raise ValueError(f'CeiT needs images of at least {PATCH_SIZE}x{PATCH_SIZE} pixels '
                              f'(one token), got {x.shape[-2]}x{x.shape[-1]}')
+        check_finite('CeiT', x)
 
     def _pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
         if grid == self.pos_grid:

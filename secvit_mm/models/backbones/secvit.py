@@ -22,6 +22,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
 from ..pretrained import describe_state_dict_mismatch, load_pretrained_backbone
+from ..input_checks import KeywordCheck, check_finite
 
 __all__ = ['SecViT', 'convert_secvit_checkpoint', 'infer_secvit_arch']
 
@@ -44,6 +45,22 @@ class ConvStem(nn.Sequential):
             nn.Conv2d(mid, mid, 3, 1, 1), nn.BatchNorm2d(mid), nn.GELU(),
             nn.Conv2d(mid, mid, 3, 1, 1), nn.BatchNorm2d(mid), nn.GELU(),
             nn.Conv2d(mid, embed_dims, 3, 2, 1), nn.BatchNorm2d(embed_dims))
+
+
+class PatchStem(nn.Module):
+    """4x4 stride-4 conv + LayerNorm over channels: the ViT / Swin patch embedding (ablation stem)."""
+
+    def __init__(self, in_channels: int, embed_dims: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, embed_dims, 4, 4)
+        self.norm = LayerNorm2d(embed_dims, eps=1e-6)
+
+    def forward(self, x: Tensor) -> Tensor:
+        # Pad bottom/right to a multiple of 4 so the grid is ceil(H / 4) x ceil(W / 4), as with ConvStem.
+        pad_h, pad_w = -x.shape[2] % 4, -x.shape[3] % 4
+        if pad_h or pad_w:
+            x = nn.functional.pad(x, (0, pad_w, 0, pad_h))
+        return self.norm(self.proj(x))
 
 
 class ConvDownsample(nn.Module):
@@ -70,6 +87,7 @@ class SecViTBlock(nn.Module):
         layer_scale_init_value: initial value of per-channel residual scales; 0 disables them.
         use_cpe: the depthwise 3x3 conditional position encoding.
         use_lepe: the depthwise 5x5 local enhancement of v in attention.
+        grouping: 'semantic' (SEC) or 'spatial' (fixed windows, the ablation baseline).
     """
 
     def __init__(self,
@@ -81,11 +99,13 @@ class SecViTBlock(nn.Module):
                  drop_path: float = 0.,
                  layer_scale_init_value: float = 0.,
                  use_cpe: bool = True,
-                 use_lepe: bool = True) -> None:
+                 use_lepe: bool = True,
+                 grouping: str = 'semantic') -> None:
         super().__init__()
         self.cpe = nn.Conv2d(embed_dims, embed_dims, 3, 1, 1, groups=embed_dims) if use_cpe else None
         self.norm1 = LayerNorm2d(embed_dims, eps=1e-6)
-        self.attn = SECAttention(embed_dims, num_heads, num_clusters, cluster_size, use_lepe=use_lepe)
+        self.attn = SECAttention(embed_dims, num_heads, num_clusters, cluster_size, use_lepe=use_lepe,
+                                 grouping=grouping)
         self.norm2 = LayerNorm2d(embed_dims, eps=1e-6)
         self.ffn = ConvFFN(embed_dims, int(mlp_ratio * embed_dims))
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
@@ -96,16 +116,20 @@ class SecViTBlock(nn.Module):
             self.layer_scale_1 = self.layer_scale_2 = None
 
     def forward(self, x: Tensor, rope: Tuple[Tensor, Tensor]) -> Tensor:
+        # Sums are taken in place into the branch's fresh output (a conv output nothing saved for
+        # backward), not into a new buffer: same values, one large allocation less each.
         if self.cpe is not None:
-            x = x + self.cpe(x)
-        attn = self.attn(self.norm1(x), rope)
-        if self.layer_scale_1 is not None:
-            attn = self.layer_scale_1 * attn
-        x = x + self.drop_path(attn)
-        ffn = self.ffn(self.norm2(x))
-        if self.layer_scale_2 is not None:
-            ffn = self.layer_scale_2 * ffn
-        return x + self.drop_path(ffn)
+            x = self.cpe(x).add_(x)
+        x = self._residual(x, self.attn(self.norm1(x), rope), self.layer_scale_1)
+        return self._residual(x, self.ffn(self.norm2(x)), self.layer_scale_2)
+
+    def _residual(self, x: Tensor, branch: Tensor, scale: Optional[Tensor]) -> Tensor:
+        """``x + drop_path(scale * branch)``."""
+        if scale is not None:
+            branch = scale * branch
+        if self.training and not isinstance(self.drop_path, nn.Identity):
+            return x + self.drop_path(branch)
+        return branch.add_(x)  # drop path is the identity
 
 
 class SecViTStage(nn.Module):
@@ -148,7 +172,7 @@ def _per_stage(value: ClusterSpec, name: str, num_stages: int) -> Tuple[Optional
 
 
 @MODELS.register_module()
-class SecViT(BaseModule):
+class SecViT(KeywordCheck, BaseModule):
     """SecViT backbone (Semantic Equitable Clustering ViT).
 
     Args:
@@ -167,12 +191,23 @@ class SecViT(BaseModule):
         layer_scale_init_value: initial value of layer scales where the arch uses them. 1e-6.
         use_cpe: conditional position encoding (depthwise 3x3) in every block. Default True.
         use_lepe: local enhancement (depthwise 5x5 on v) in attention. Default True.
+        stem_type: 'conv' (the paper's four-conv stem, default) or 'patch' (a 4x4 stride-4 conv +
+            LayerNorm patch embedding; ablation, paper Table 6 "conv stem").
+        attn_type: 'sec' (semantic clustering, default) or 'window': the same attention and
+            parameters over fixed spatial windows (``SECAttention(grouping='spatial')``, same
+            cluster sizes); ablation, paper Table 6.
         frozen_stages: freeze the stem (0) and stages up to this index (1-4); -1 freezes nothing.
         norm_eval: keep BatchNorm layers in eval mode while training. Default False.
         with_cp: activation checkpointing of each block (less memory, more compute).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
             Released SecViT checkpoints are converted on the fly; missing, unexpected or mis-shaped
             keys are an error.
+
+    Bad inputs are refused with a ValueError naming the problem (``check_input``): not an
+    (N, C, H, W) tensor, a channel count other than ``in_channels``, an empty batch or a side
+    under 32 px (the total stride), and NaN / inf values (an error, not a warning: one bad value
+    spreads to every token of its cluster; skipped while tracing/exporting). Unknown keyword
+    arguments raise a TypeError listing the valid ones.
     """
     arch_zoo: Dict[str, dict] = {
         **dict.fromkeys(['t', 'tiny'], dict(
@@ -201,6 +236,8 @@ class SecViT(BaseModule):
                  layer_scale_init_value: float = 1e-6,
                  use_cpe: bool = True,
                  use_lepe: bool = True,
+                 stem_type: str = 'conv',
+                 attn_type: str = 'sec',
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
@@ -227,6 +264,13 @@ class SecViT(BaseModule):
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
 
+        if stem_type not in ('conv', 'patch'):
+            raise ValueError(f"stem_type must be 'conv' or 'patch', got {stem_type!r}")
+        if attn_type not in ('sec', 'window'):
+            raise ValueError(f"attn_type must be 'sec' or 'window', got {attn_type!r}")
+        self.stem_type = stem_type
+        self.attn_type = attn_type
+
         self.in_channels = in_channels
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
@@ -238,7 +282,7 @@ class SecViT(BaseModule):
         if cluster_size is not None:  # precedence: fixed-size clusters replace the counts
             self.num_clusters = (None, ) * self.num_stages
 
-        self.stem = ConvStem(in_channels, embed_dims[0])
+        self.stem = (ConvStem if stem_type == 'conv' else PatchStem)(in_channels, embed_dims[0])
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
         self.stages = nn.ModuleList()
         for i in range(self.num_stages):
@@ -248,7 +292,8 @@ class SecViT(BaseModule):
                     mlp_ratio=self.arch_settings.get('mlp_ratio', 3.),
                     drop_path=dpr[sum(depths[:i]) + j],
                     layer_scale_init_value=layer_scale_init_value if layer_scale[i] else 0.,
-                    use_cpe=use_cpe, use_lepe=use_lepe) for j in range(depths[i])
+                    use_cpe=use_cpe, use_lepe=use_lepe,
+                    grouping='semantic' if attn_type == 'sec' else 'spatial') for j in range(depths[i])
             ]
             downsample = ConvDownsample(embed_dims[i], embed_dims[i + 1]) if i < self.num_stages - 1 else None
             self.stages.append(SecViTStage(blocks, embed_dims[i] // num_heads[i], downsample, with_cp))
@@ -311,6 +356,7 @@ class SecViT(BaseModule):
         if x.shape[0] == 0 or min(x.shape[2:]) < self.min_input_size:
             raise ValueError(f'SecViT needs a non-empty batch of images at least {self.min_input_size}x'
                              f'{self.min_input_size} (its total stride), got {tuple(x.shape)}')
+        check_finite('SecViT', x)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         self.check_input(x)

@@ -1,4 +1,5 @@
 """Small building blocks shared by the backbones."""
+import torch
 from torch import Tensor, nn
 import torch.nn.functional as F
 
@@ -30,7 +31,11 @@ class ConvFFN(nn.Module):
         self.fc2 = nn.Conv2d(hidden_dims, embed_dims, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.act(self.fc1(x))
+        x = self.fc1(x)
+        if isinstance(self.act, nn.GELU) and not (torch.is_grad_enabled() and x.requires_grad):
+            x = torch.ops.aten.gelu_(x, approximate=self.act.approximate)  # inference: in place
+        else:
+            x = self.act(x)
         if self.dwconv is not None:
-            x = x + self.dwconv(x)
+            x = self.dwconv(x).add_(x)  # into the conv's fresh output; x stays intact for backward
         return self.fc2(x)

@@ -41,7 +41,7 @@ from torch import Tensor, nn
 
 __all__ = [
     'ClusterLayout', 'cluster_layout', 'semantic_order', 'sec_attention', 'apply_rope2d',
-    'RotaryEmbedding2d', 'SECAttention'
+    'RotaryEmbedding2d', 'SECAttention', 'spatial_order'
 ]
 
 
@@ -80,21 +80,40 @@ def cluster_layout(num_tokens: int,
     to ``ceil(N / len)`` so that no chunk is made of padding only (e.g. 9 tokens in 4 clusters gives
     3 chunks of 3). With neither argument (or a single cluster) attention is global.
     """
-    if num_tokens < 1:
+    symbolic = not isinstance(num_tokens, int)  # a SymInt while exporting with dynamic shapes
+    if not symbolic and num_tokens < 1:
         raise ValueError(f'SEC attention needs at least one token, got {num_tokens}')
     if cluster_size is not None:
         if cluster_size < 1:
             raise ValueError(f'cluster_size must be a positive int, got {cluster_size}')
-        wanted = math.ceil(num_tokens / cluster_size)
+        wanted = _ceil_div(num_tokens, cluster_size)
     elif num_clusters is not None:
         if num_clusters < 1:
             raise ValueError(f'num_clusters must be a positive int, got {num_clusters}')
         wanted = num_clusters
     else:
         wanted = 1
-    wanted = min(wanted, num_tokens)
-    length = math.ceil(num_tokens / wanted)
-    return ClusterLayout(num_tokens, math.ceil(num_tokens / length), length)
+    if symbolic:
+        # Exporting: integer ops on SymInts, so the layout follows the input size in the graph.
+        if isinstance(wanted, int) and wanted == 1:
+            return ClusterLayout(num_tokens, 1, num_tokens)
+        wanted = torch.sym_min(wanted, num_tokens)
+    else:
+        wanted = min(wanted, num_tokens)
+    length = _ceil_div(num_tokens, wanted)
+    return ClusterLayout(num_tokens, _ceil_div(num_tokens, length), length)
+
+
+def _ceil_div(a, b):
+    """``ceil(a / b)``: ``math.ceil`` for ints (eager), integer ops for SymInts (export)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return math.ceil(a / b)
+    return (a + b - 1) // b
+
+
+def _symbolic(layout: ClusterLayout) -> bool:
+    """The layout holds SymInts (dynamic-shape export): take the padded path for every size."""
+    return not isinstance(layout.num_padded, int)
 
 
 def semantic_order(k: Tensor) -> Tensor:
@@ -110,6 +129,11 @@ def semantic_order(k: Tensor) -> Tensor:
     Returns:
         (B, heads, N) int64 permutation, sorted per image and per head.
     """
+    if k.dtype in (torch.float16, torch.bfloat16):
+        # Similarities of low-precision keys in float32 (also under autocast): 8 mantissa bits would
+        # tie most of them, and the order would no longer follow the keys.
+        with torch.autocast(k.device.type, enabled=False):
+            return semantic_order(k.float())
     anchor = F.normalize(k.mean(dim=2, keepdim=True), dim=-1)
     similarity = anchor @ F.normalize(k, dim=-1).transpose(-1, -2)
     return similarity.argsort(dim=-1).squeeze(2)
@@ -120,6 +144,9 @@ _MASK_CACHE: Dict[Tuple, Tensor] = {}
 
 def _padding_mask(layout: ClusterLayout, device: torch.device) -> Tensor:
     """(clusters, 1, len) boolean key mask, True = real token; cached per layout and device."""
+    if _symbolic(layout):
+        slots = torch.arange(layout.num_clusters * layout.cluster_len, device=device)
+        return (slots < layout.num_tokens).view(layout.num_clusters, 1, layout.cluster_len)
     key = (layout, str(device))
     mask = _MASK_CACHE.get(key) if _static_shapes() else None
     if mask is None:
@@ -171,7 +198,7 @@ def _cluster_maps(order: Tensor, layout: ClusterLayout) -> _ClusterMaps:
     offset = (torch.arange(batch, device=device) * (num_tokens * heads)).view(batch, 1, 1) + \
         torch.arange(heads, device=device).view(1, heads, 1)
     slot_to_token = order * heads + offset  # (B, heads, N)
-    if layout.num_padded:
+    if _symbolic(layout) or layout.num_padded:
         # Padding slots point at the last real token of their cluster's sequence (masked as keys).
         slot_to_token = torch.cat(
             (slot_to_token, slot_to_token[..., -1:].expand(-1, -1, layout.num_padded)), dim=-1)
@@ -193,7 +220,8 @@ def sec_attention(q: Tensor,
                   v: Tensor,
                   num_clusters: Optional[int] = None,
                   cluster_size: Optional[int] = None,
-                  scale: Optional[float] = None) -> Tensor:
+                  scale: Optional[float] = None,
+                  order: Optional[Tensor] = None) -> Tensor:
     """Softmax attention inside semantic clusters (global when no clustering is asked for).
 
     Args:
@@ -202,21 +230,30 @@ def sec_attention(q: Tensor,
         num_clusters: clusters per image and head; ``None`` with ``cluster_size=None`` is global.
         cluster_size: tokens per cluster; takes precedence over ``num_clusters``.
         scale: softmax scale; ``head_dim ** -0.5`` when None.
+        order: a fixed (N,) token permutation that replaces the semantic sort (e.g.
+            :func:`spatial_order`, the window-attention baseline of the ablations); the chunks are
+            then cut from this order. None (default) = SEC's per-image, per-head semantic order.
 
     Returns:
         (B, heads, N, head_dim) in the original token order, as a view of a token-major tensor.
     """
     batch, heads, num_tokens, head_dim = q.shape
     layout = cluster_layout(num_tokens, num_clusters, cluster_size)
-    if layout.num_clusters == 1:
+    if isinstance(layout.num_clusters, int) and layout.num_clusters == 1:
         return F.scaled_dot_product_attention(q, k, v, scale=scale)
 
-    order = semantic_order(k)
+    if order is None:
+        order = semantic_order(k)
+    else:
+        if order.shape != (num_tokens, ):
+            raise ValueError(f'order must be a ({num_tokens},) token permutation, got {tuple(order.shape)}')
+        order = order.to(device=q.device, dtype=torch.long).expand(batch, heads, -1).contiguous()
     maps = _cluster_maps(order, layout)
     shape = (batch * heads, layout.num_clusters, layout.cluster_len, head_dim)
     qs, ks, vs = (_PermuteRows.apply(_token_major(t).view(-1, head_dim), maps.slot_to_token,
                                      maps.token_to_slot, None).view(shape) for t in (q, k, v))
-    mask = _padding_mask(layout, q.device).unsqueeze(0) if layout.num_padded else None
+    masked = _symbolic(layout) or layout.num_padded  # exporting: the general (padded) path
+    mask = _padding_mask(layout, q.device).unsqueeze(0) if masked else None
     out = F.scaled_dot_product_attention(qs, ks, vs, attn_mask=mask, scale=scale)
 
     # Back to token order. The fused CPU kernel writes (B*heads, len, clusters, d) memory and
@@ -232,7 +269,7 @@ def sec_attention(q: Tensor,
         slot_to_token = slot_to_token.view(shape[:3]).transpose(1, 2).reshape(-1)
     else:
         rows = out.reshape(-1, head_dim)
-    pad_rows = _pad_rows(layout, batch * heads, q.device, transposed) if layout.num_padded else None
+    pad_rows = _pad_rows(layout, batch * heads, q.device, transposed) if masked else None
     out = _PermuteRows.apply(rows, token_to_slot, slot_to_token, pad_rows)
     return out.view(batch, num_tokens, heads, head_dim).transpose(1, 2)
 
@@ -249,6 +286,32 @@ def _pad_rows(layout: ClusterLayout, groups: int, device: torch.device, transpos
     return (torch.arange(groups, device=device)[:, None] * padded + within).reshape(-1)
 
 
+def spatial_order(height: int, width: int, cluster_len: int, device=None) -> Tensor:
+    """Window-partition token order of an (h, w) grid, for spatial (non-semantic) grouping.
+
+    Windows are ``s x s`` squares with ``s`` the largest integer whose square divides
+    ``cluster_len`` (49 -> 7, 98 -> 7, 64 -> 8, a prime -> 1), enumerated row-major over the grid
+    (border windows are cropped), tokens row-major inside each window. Cutting this order into
+    chunks of ``cluster_len`` gives whole windows (Swin's 7x7 windows for 49) or runs of
+    ``cluster_len / s**2`` neighbouring windows, whenever the grid divides into them.
+
+    Returns:
+        (h * w,) int64 permutation of the row-major token indices.
+    """
+    side = 1
+    for s in range(1, math.isqrt(max(cluster_len, 1)) + 1):
+        if cluster_len % (s * s) == 0:
+            side = s
+    rows = torch.arange(height, device=device)
+    cols = torch.arange(width, device=device)
+    # Unique sort key per token: (window index, row in window, column in window).
+    win_r, in_r = (rows // side)[:, None], (rows % side)[:, None]
+    win_c, in_c = (cols // side)[None, :], (cols % side)[None, :]
+    windows_per_row = -(-width // side)
+    key = ((win_r * windows_per_row + win_c) * side + in_r) * side + in_c
+    return key.reshape(-1).argsort()
+
+
 def apply_rope2d(x: Tensor, sin: Tensor, cos: Tensor) -> Tensor:
     """Rotate interleaved channel pairs: (x0, x1) -> (x0 cos - x1 sin, x1 cos + x0 sin)."""
     x0, x1 = x.unflatten(-1, (-1, 2)).unbind(-1)
@@ -256,13 +319,20 @@ def apply_rope2d(x: Tensor, sin: Tensor, cos: Tensor) -> Tensor:
     return x * cos + rotated * sin
 
 
-def _rotate(x: Tensor, rope: Sequence[Tensor]) -> Tensor:
-    """2D RoPE of token-major ``x`` (B, N, heads, d); ``rope`` = (sin, cos[, complex table])."""
+def _rotate(x: Tensor, rope: Sequence[Tensor], in_place: bool = False) -> Tensor:
+    """2D RoPE of token-major ``x`` (B, N, heads, d); ``rope`` = (sin, cos[, complex table]).
+
+    ``in_place``: ``x`` may be overwritten (it is a fresh buffer of the caller's); done only when no
+    gradient is needed (in place on a view costs extra copies in backward).
+    """
     sin, cos = rope[0], rope[1]
     if x.dtype == sin.dtype and x.dtype in (torch.float32, torch.float64) and _static_shapes():
         # (x0 + i x1) * (cos + i sin) is the rotation of the pair: one pass instead of five.
         table = rope[2] if len(rope) > 2 else torch.complex(cos[:, 0::2], sin[:, 0::2])
         pairs = torch.view_as_complex(x.unflatten(-1, (-1, 2)))
+        if in_place and not (torch.is_grad_enabled() and x.requires_grad):
+            pairs.mul_(table[:, None])  # inference: no new buffer
+            return x
         return torch.view_as_real(pairs * table[:, None]).flatten(-2)
     return apply_rope2d(x, sin[:, None].to(x.dtype), cos[:, None].to(x.dtype))
 
@@ -335,6 +405,9 @@ class SECAttention(nn.Module):
         use_rope: rotate q and k with 2D RoPE (tables are passed to ``forward``).
         use_lepe: add the depthwise 5x5 conv of v (local enhancement, "LCE" in the paper).
         qkv_bias: bias of the qkv projection.
+        grouping: ``'semantic'`` (SEC, default) or ``'spatial'``: the same chunked attention over a
+            fixed window-partition order (:func:`spatial_order`) instead of the semantic sort, i.e. a
+            window-attention baseline with identical parameters (the ablations' attention row).
     """
 
     def __init__(self,
@@ -344,7 +417,8 @@ class SECAttention(nn.Module):
                  cluster_size: Optional[int] = None,
                  use_rope: bool = True,
                  use_lepe: bool = True,
-                 qkv_bias: bool = True) -> None:
+                 qkv_bias: bool = True,
+                 grouping: str = 'semantic') -> None:
         super().__init__()
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims ({embed_dims}) must be divisible by num_heads ({num_heads})')
@@ -358,6 +432,9 @@ class SECAttention(nn.Module):
         self.num_clusters = num_clusters
         self.cluster_size = cluster_size
         self.use_rope = use_rope
+        if grouping not in ('semantic', 'spatial'):
+            raise ValueError(f"grouping must be 'semantic' or 'spatial', got {grouping!r}")
+        self.grouping = grouping
         self.qkv = nn.Conv2d(embed_dims, 3 * embed_dims, 1, bias=qkv_bias)
         self.lepe = nn.Conv2d(embed_dims, embed_dims, 5, 1, 2, groups=embed_dims) if use_lepe else None
         self.out_proj = nn.Conv2d(embed_dims, embed_dims, 1)
@@ -384,7 +461,7 @@ class SECAttention(nn.Module):
         if self.use_rope:
             if rope is None:
                 raise ValueError('SECAttention(use_rope=True) needs the (sin, cos) RoPE tables')
-            q, k = _rotate(q, rope), _rotate(k, rope)
+            q, k = _rotate(q, rope, in_place=True), _rotate(k, rope, in_place=True)
         return q, k, v
 
     def project(self, x: Tensor, rope: Optional[Sequence[Tensor]] = None) -> Tuple[Tensor, Tensor, Tensor]:
@@ -395,15 +472,24 @@ class SECAttention(nn.Module):
         """``rope``: (sin, cos) from :class:`RotaryEmbedding2d`, or its ``tables()`` (faster)."""
         batch, channels, height, width = x.shape
         q, k, v = self._project_tokens(x, rope)
+        order = None
+        if self.grouping == 'spatial':
+            layout = cluster_layout(height * width, self.num_clusters, self.cluster_size)
+            order = spatial_order(height, width, layout.cluster_len, x.device)
+        # ``order`` only when there is one: ``use_reference_attention`` swaps in the plain algorithm,
+        # which takes the first six arguments.
+        extra = {} if order is None else dict(order=order)
         out = sec_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), self.num_clusters,
-                            self.cluster_size, self.scale)
+                            self.cluster_size, self.scale, **extra)
         out = _token_major(out).view(batch, height, width, channels).permute(0, 3, 1, 2)
         if self.lepe is not None:
-            # LePE acts on the v channels of the projection map (before RoPE, NCHW).
-            out = out + self.lepe(v.view(batch, height, width, channels).permute(0, 3, 1, 2))
+            # LePE acts on the v channels of the projection map (before RoPE, NCHW). Summed into the
+            # conv's fresh output (the attention output may be saved for backward).
+            out = self.lepe(v.view(batch, height, width, channels).permute(0, 3, 1, 2)).add_(out)
         return self.out_proj(out)
 
     def extra_repr(self) -> str:
         mode = ('global' if self.is_global else
                 f'cluster_size={self.cluster_size}' if self.cluster_size else f'num_clusters={self.num_clusters}')
-        return f'embed_dims={self.embed_dims}, num_heads={self.num_heads}, {mode}'
+        grouping = ', grouping=spatial' if self.grouping == 'spatial' else ''
+        return f'embed_dims={self.embed_dims}, num_heads={self.num_heads}, {mode}{grouping}'

@@ -1,0 +1,10 @@
+# Semantic FPN with SecViT-B, ADE20K: semfpn_secvit_t_80k_ade20k.py (recipe, schedule, pipeline)
+# with the base backbone.
+_base_ = ['./semfpn_secvit_t_80k_ade20k.py']
+
+model = dict(
+    backbone=dict(
+        arch='base',
+        drop_path_rate=0.3,  # not stated for ADE20K: Swin-B's dense-prediction rate
+        init_cfg=dict(checkpoint='checkpoints/secvit_b_in1k.pth')),
+    neck=dict(in_channels=[80, 160, 320, 512]))

@@ -1,0 +1,10 @@
+# Semantic FPN with SecViT-L, ADE20K: semfpn_secvit_t_80k_ade20k.py (recipe, schedule, pipeline)
+# with the large backbone.
+_base_ = ['./semfpn_secvit_t_80k_ade20k.py']
+
+model = dict(
+    backbone=dict(
+        arch='large',
+        drop_path_rate=0.3,  # not stated for ADE20K: Swin-B's dense-prediction rate
+        init_cfg=dict(checkpoint='checkpoints/secvit_l_in1k.pth')),
+    neck=dict(in_channels=[112, 224, 448, 640]))

@@ -1,0 +1,359 @@
+"""SEC-FasterViT: FasterViT with SEC attention in place of hierarchical attention (HAT).
+
+FasterViT (Hatamizadeh et al., "FasterViT: Fast Vision Transformers with Hierarchical Attention",
+arXiv 2306.06189; public code NVlabs/FasterViT, ``fastervit/models/faster_vit.py``) is a four-stage
+hybrid: a two-conv stem (3x3 stride 2 twice, BN eps 1e-4, ReLU), convolutional stages 1-2 of
+residual ``conv3x3-BN-GELU-conv3x3-BN`` blocks, transformer stages 3-4, and between stages a
+downsample of LayerNorm2d + 3x3 stride-2 conv (no bias) doubling the width; the classifier is
+BatchNorm2d + average pool + Linear. The SecViT paper ("The paper's other models") keeps stages 1-2
+convolutional and puts SEC attention in stages 3-4, reporting higher accuracy than FasterViT with
+fewer parameters.
+
+Published variants (``faster_vit_{0,1}_224`` in NVlabs/FasterViT, window 7, ct_size 2,
+hat [False, False, True, False], qkv_bias True, no layer scale; README table):
+
+==========  ===  ======  ============  ==============  =========  ====  =====  ==========  ======
+variant     dim  in_dim  depths        heads           mlp_ratio  dpr   top-1  params      FLOPs
+==========  ===  ======  ============  ==============  =========  ====  =====  ==========  ======
+FasterViT-0  64     64   [2, 3, 6, 5]  [2, 4, 8, 16]   4          0.2   82.1   31.4M       3.3G
+FasterViT-1  80     32   [1, 3, 8, 5]  [2, 4, 8, 16]   4          0.2   83.2   53.4M       5.3G
+==========  ===  ======  ============  ==============  =========  ====  =====  ==========  ======
+
+What SEC replaces in stages 3-4: the windowed attention with carrier tokens (HAT: the carrier-token
+attention + MLP + norms, the TokenInitializer), the per-block MLP-generated absolute position
+embedding and the MLP-generated relative position bias (Swin-v2 style). In their place each block is
+``x + dp(attn(ln1(x)))``, ``x + dp(mlp(ln2(x)))`` with the shared :class:`SECAttention` (2D RoPE on q
+and k as the position signal, no parameters; no LePE by default) and FasterViT's 4x GELU MLP.
+Clusters: stage 3 has 14x14 = 196 tokens at 224, i.e. 4 FasterViT windows of 7x7, so 4 clusters of
+49 tokens; stage 4 (7x7) is global, as FasterViT's single window there: ``num_clusters=(4, None)``.
+
+Parameters with a 1000-class Linear head (this implementation): SEC-FasterViT-0 23,637,800
+(FasterViT-0: 31,404,840 counted from the public code; README 31.4M), SEC-FasterViT-1 39,068,968
+(FasterViT-1: 53,366,696; README 53.4M). The difference is exactly HAT's carrier-token branch, the
+TokenInitializer and the MLP position embeddings / biases of stages 3-4.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.utils.checkpoint as cp
+from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule
+from mmengine.registry import MODELS
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
+from ..pretrained import load_pretrained_backbone
+
+__all__ = ['SECFasterViT']
+
+
+class FasterViTStem(nn.Sequential):
+    """conv3x3/2 (no bias) + BN(eps 1e-4) + ReLU, twice: in -> in_dim -> dim, stride 4."""
+
+    def __init__(self, in_channels: int, in_dim: int, dim: int) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, in_dim, 3, 2, 1, bias=False), nn.BatchNorm2d(in_dim, eps=1e-4), nn.ReLU(),
+            nn.Conv2d(in_dim, dim, 3, 2, 1, bias=False), nn.BatchNorm2d(dim, eps=1e-4), nn.ReLU())
+
+
+class FasterViTConvBlock(nn.Module):
+    """``x + dp(gamma * BN(conv3x3(GELU(BN(conv3x3(x))))))`` (FasterViT's stage 1-2 block)."""
+
+    def __init__(self, dim: int, drop_path: float = 0., layer_scale: Optional[float] = None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(dim, dim, 3, 1, 1)
+        self.norm1 = nn.BatchNorm2d(dim)
+        self.act1 = nn.GELU()
+        self.conv2 = nn.Conv2d(dim, dim, 3, 1, 1)
+        self.norm2 = nn.BatchNorm2d(dim)
+        self.gamma = nn.Parameter(torch.full((1, dim, 1, 1), float(layer_scale))) if layer_scale else None
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x: Tensor, rope=None) -> Tensor:
+        y = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
+        if self.gamma is not None:
+            y = y * self.gamma
+        return x + self.drop_path(y)
+
+
+class SECFasterViTBlock(nn.Module):
+    """Transformer block of stages 3-4: ``x + dp(g1 * attn(ln1(x)))``, ``x + dp(g2 * mlp(ln2(x)))``."""
+
+    def __init__(self, dim: int, num_heads: int, num_clusters: Optional[int], cluster_size: Optional[int],
+                 mlp_ratio: float = 4., drop_path: float = 0., layer_scale: Optional[float] = None,
+                 qkv_bias: bool = True, use_rope: bool = True, use_lepe: bool = False) -> None:
+        super().__init__()
+        self.norm1 = LayerNorm2d(dim)
+        self.attn = SECAttention(dim, num_heads, num_clusters, cluster_size, use_rope=use_rope,
+                                 use_lepe=use_lepe, qkv_bias=qkv_bias)
+        self.norm2 = LayerNorm2d(dim)
+        self.mlp = ConvFFN(dim, int(dim * mlp_ratio), use_dwconv=False)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        if layer_scale:
+            self.gamma1 = nn.Parameter(torch.full((1, dim, 1, 1), float(layer_scale)))
+            self.gamma2 = nn.Parameter(torch.full((1, dim, 1, 1), float(layer_scale)))
+        else:
+            self.gamma1 = self.gamma2 = None
+
+    def forward(self, x: Tensor, rope: Optional[Sequence[Tensor]]) -> Tensor:
+        y = self.attn(self.norm1(x), rope)
+        x = x + self.drop_path(y if self.gamma1 is None else self.gamma1 * y)
+        y = self.mlp(self.norm2(x))
+        return x + self.drop_path(y if self.gamma2 is None else self.gamma2 * y)
+
+
+class FasterViTDownsample(nn.Module):
+    """LayerNorm2d + 3x3 stride-2 conv without bias, dim -> 2 dim."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm = LayerNorm2d(dim)
+        self.reduction = nn.Conv2d(dim, 2 * dim, 3, 2, 1, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.reduction(self.norm(x))
+
+
+class SECFasterViTStage(nn.Module):
+    """Blocks at one resolution, then an optional downsample (output taken before it)."""
+
+    def __init__(self, blocks: List[nn.Module], downsample: Optional[nn.Module], head_dim: Optional[int] = None,
+                 with_cp: bool = False) -> None:
+        super().__init__()
+        self.rope = RotaryEmbedding2d(head_dim) if head_dim else None
+        self.blocks = nn.ModuleList(blocks)
+        self.downsample = downsample
+        self.with_cp = with_cp
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        rope = self.rope.tables(x.shape[2], x.shape[3]) if self.rope is not None else None
+        for block in self.blocks:
+            if self.with_cp and self.training and x.requires_grad:
+                x = cp.checkpoint(block, x, rope, use_reentrant=False)
+            else:
+                x = block(x, rope)
+        return x, (self.downsample(x) if self.downsample is not None else x)
+
+
+def _attn_stage_values(value, name: str) -> Tuple[Optional[int], Optional[int]]:
+    """An int or a 2-sequence for stages 3-4 (None / -1 = global); an int leaves stage 4 global."""
+    if value is None:
+        return (None, None)
+    if isinstance(value, int) and not isinstance(value, bool):
+        stages = (value, None)
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        stages = tuple(None if v in (None, -1) else v for v in value)
+    else:
+        stages = None
+    if stages is None or not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+                                 for v in stages):
+        raise ValueError(f'{name} must be None, a positive int (stage 3; stage 4 stays global) or two '
+                         f'positive ints / None (stages 3 and 4), got {value!r}')
+    return stages
+
+
+@MODELS.register_module()
+class SECFasterViT(BaseModule):
+    """SEC-FasterViT backbone: FasterViT's conv stages 1-2 + SEC-attention stages 3-4.
+
+    Args:
+        arch: '0' / '1' (or 'fastervit-0' / 'fastervit-1'): the published FasterViT-0 / -1
+            dimensions (see the module docstring), or a dict with keys ``dim`` (stage-1 width,
+            doubled per stage), ``in_dim`` (stem width), ``depths``, ``num_heads`` (4-sequences) and
+            optionally ``mlp_ratio``, ``drop_path_rate``, ``layer_scale``, ``layer_scale_conv``.
+        in_channels: input image channels. Default 3.
+        num_clusters: clusters per image and head in stages 3 and 4: an int for stage 3 (stage 4
+            global) or two values (None / -1 = global). Default (4, None): 49 tokens per cluster at
+            224, FasterViT's 7x7 window.
+        cluster_size: tokens per cluster instead (same forms); takes precedence over ``num_clusters``.
+        use_rope: 2D RoPE on q and k in SEC attention (the position signal that replaces
+            FasterViT's MLP position embeddings and bias; no parameters). Default True.
+        use_lepe: SecViT's depthwise 5x5 LePE/LCE in attention. Default False.
+        qkv_bias: bias of the qkv projection (FasterViT: True).
+        out_indices: stages whose outputs are returned (0-3; strides 4, 8, 16, 32; taken before the
+            downsample), each through its own BatchNorm2d ``norm{i}`` (FasterViT's final norm is a
+            BatchNorm2d on stage 4). Default (3, ).
+        drop_path_rate: stochastic depth, linear over all blocks. Default: the arch's (0.2).
+        frozen_stages: freeze the stem (0) and stages up to this index (1-4); -1 freezes nothing.
+        norm_eval: keep BatchNorm layers in eval mode while training. Default False.
+        with_cp: activation checkpointing of each block.
+        init_cfg: mmengine init config; ``type='Pretrained'`` loads strictly through
+            :func:`load_pretrained_backbone`.
+    """
+    arch_zoo: Dict[str, dict] = {
+        **dict.fromkeys(['0', 'fastervit-0'], dict(
+            dim=64, in_dim=64, depths=[2, 3, 6, 5], num_heads=[2, 4, 8, 16], mlp_ratio=4., drop_path_rate=0.2)),
+        **dict.fromkeys(['1', 'fastervit-1'], dict(
+            dim=80, in_dim=32, depths=[1, 3, 8, 5], num_heads=[2, 4, 8, 16], mlp_ratio=4., drop_path_rate=0.2)),
+    }
+    num_stages = 4
+    conv_stages = 2  # stages 1-2 are convolutional
+    min_input_size = 32
+
+    def __init__(self,
+                 arch: Union[str, int, dict] = '0',
+                 in_channels: int = 3,
+                 num_clusters=(4, None),
+                 cluster_size=None,
+                 use_rope: bool = True,
+                 use_lepe: bool = False,
+                 qkv_bias: bool = True,
+                 out_indices: Sequence[int] = (3, ),
+                 drop_path_rate: Optional[float] = None,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.arch_settings = self._resolve_arch(arch)
+        dim = self.arch_settings['dim']
+        depths = self.arch_settings['depths']
+        num_heads = self.arch_settings['num_heads']
+        embed_dims = [dim * 2**i for i in range(self.num_stages)]
+        for i in range(self.conv_stages, self.num_stages):
+            if embed_dims[i] % num_heads[i] or (use_rope and (embed_dims[i] // num_heads[i]) % 4):
+                raise ValueError(f'SECFasterViT: stage {i + 1} has {embed_dims[i]} channels and {num_heads[i]} '
+                                 'heads: head_dim must be an integer'
+                                 + (' divisible by 4 (2D RoPE)' if use_rope else ''))
+        if drop_path_rate is None:
+            drop_path_rate = self.arch_settings.get('drop_path_rate', 0.)
+        if not 0 <= drop_path_rate < 1:
+            raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate}')
+        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        for i, index in enumerate(out_indices):
+            if index < 0:
+                out_indices[i] = index = index + self.num_stages
+            if not 0 <= index < self.num_stages:
+                raise ValueError(f'out_indices must be in 0..{self.num_stages - 1}, got {out_indices}')
+        if not out_indices:
+            raise ValueError('out_indices must name at least one stage')
+        if not -1 <= frozen_stages <= self.num_stages:
+            raise ValueError(f'frozen_stages must be in -1..{self.num_stages}, got {frozen_stages}')
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
+
+        self.in_channels = in_channels
+        self.embed_dims = embed_dims
+        self.out_indices = tuple(sorted(set(out_indices)))
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        clusters = _attn_stage_values(num_clusters, 'num_clusters')
+        sizes = _attn_stage_values(cluster_size, 'cluster_size')
+        if cluster_size is not None:
+            clusters = (None, None)
+        self.num_clusters = (None, ) * self.conv_stages + clusters
+        self.cluster_size = (None, ) * self.conv_stages + sizes
+
+        layer_scale = self.arch_settings.get('layer_scale')
+        layer_scale_conv = self.arch_settings.get('layer_scale_conv')
+        mlp_ratio = self.arch_settings.get('mlp_ratio', 4.)
+        self.stem = FasterViTStem(in_channels, self.arch_settings['in_dim'], dim)
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.stages = nn.ModuleList()
+        for i in range(self.num_stages):
+            rates = dpr[sum(depths[:i]):sum(depths[:i + 1])]
+            if i < self.conv_stages:
+                blocks = [FasterViTConvBlock(embed_dims[i], r, layer_scale_conv) for r in rates]
+                head_dim = None
+            else:
+                blocks = [
+                    SECFasterViTBlock(embed_dims[i], num_heads[i], self.num_clusters[i], self.cluster_size[i],
+                                      mlp_ratio, r, layer_scale, qkv_bias, use_rope, use_lepe) for r in rates
+                ]
+                head_dim = embed_dims[i] // num_heads[i] if use_rope else None
+            downsample = FasterViTDownsample(embed_dims[i]) if i < self.num_stages - 1 else None
+            self.stages.append(SECFasterViTStage(blocks, downsample, head_dim, with_cp))
+        for i in self.out_indices:
+            self.add_module(f'norm{i}', nn.BatchNorm2d(embed_dims[i]))
+        self.num_features = [embed_dims[i] for i in self.out_indices]
+        self.apply(self._init_module)
+        self._freeze_stages()
+
+    @classmethod
+    def _resolve_arch(cls, arch: Union[str, int, dict]) -> dict:
+        if isinstance(arch, int) and not isinstance(arch, bool):
+            arch = str(arch)
+        if isinstance(arch, str):
+            key = arch.lower().replace('_', '-')
+            if key not in cls.arch_zoo:
+                raise ValueError(f'Unknown SECFasterViT arch {arch!r}; choose one of {sorted(cls.arch_zoo)} '
+                                 'or pass a dict with dim, in_dim, depths and num_heads')
+            return copy.deepcopy(cls.arch_zoo[key])
+        if isinstance(arch, dict):
+            required = {'dim', 'in_dim', 'depths', 'num_heads'}
+            allowed = required | {'mlp_ratio', 'drop_path_rate', 'layer_scale', 'layer_scale_conv'}
+            if not required <= set(arch) or not set(arch) <= allowed:
+                raise ValueError(f'A custom SECFasterViT arch needs the keys {sorted(required)} (optional: '
+                                 f'{sorted(allowed - required)}), got {sorted(arch)}')
+            settings = copy.deepcopy(dict(arch))
+            for key in ('depths', 'num_heads'):
+                if len(settings[key]) != cls.num_stages:
+                    raise ValueError(f'arch[{key!r}] needs {cls.num_stages} values, got {settings[key]}')
+            return settings
+        raise TypeError(f'arch must be a str, int or dict, got {type(arch).__name__}')
+
+    @staticmethod
+    def _init_module(module: nn.Module) -> None:
+        # FasterViT: trunc-normal 0.02 linears (here the 1x1 convs of the attention stages), unit
+        # norms; its 3x3 convs keep PyTorch's default init.
+        if isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1):
+            nn.init.trunc_normal_(module.weight, std=.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.LayerNorm, _BatchNorm)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def init_weights(self) -> None:
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_pretrained_backbone(self, self.init_cfg)
+            self._is_init = True
+        else:
+            super().init_weights()
+
+    def check_input(self, x: Tensor) -> None:
+        name = type(self).__name__
+        if not isinstance(x, Tensor) or x.dim() != 4:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f'{name} expects an (N, C, H, W) tensor, got {shape}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'{name} was built for {self.in_channels} input channels, got {x.shape[1]} '
+                             f'(input shape {tuple(x.shape)})')
+        if x.shape[0] == 0 or min(x.shape[2:]) < self.min_input_size:
+            raise ValueError(f'{name} needs a non-empty batch of images at least {self.min_input_size}x'
+                             f'{self.min_input_size} (its total stride), got {tuple(x.shape)}')
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        self.check_input(x)
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            if i == self.conv_stages:
+                x = x.contiguous(memory_format=torch.channels_last)  # what SEC attention wants
+            feature, x = stage(x)
+            if i in self.out_indices:
+                outs.append(getattr(self, f'norm{i}')(feature).contiguous())
+            if i >= max(self.out_indices):
+                break
+        return tuple(outs)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        modules = [self.stem] + list(self.stages[:self.frozen_stages])
+        modules += [getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages]
+        for module in modules:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'SECFasterViT':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self

@@ -1,0 +1,322 @@
+"""SEC-Swin: Swin Transformer with its (shifted) window attention replaced by SEC attention.
+
+The SecViT paper (arXiv 2405.13337, "The paper's other models") swaps Swin-T / Swin-S window
+attention for Semantic Equitable Clustering and adds nothing else: no CPE, no conv stem. This module
+is that model: Swin's 4x4 patch embedding + LayerNorm, four stages of pre-norm blocks
+(``x + attn(ln(x))``, ``x + mlp(ln(x))`` with a 4x GELU MLP), Swin's 2x2 patch merging between
+stages, one LayerNorm per output. The attention is the package's shared :class:`SECAttention`.
+
+Choices (Swin's position information lives inside its window attention, so it goes with it):
+
+* Swin's relative position bias tables are dropped (they index pairs inside a fixed 7x7 window, which
+  semantic clusters do not have). Position enters through SEC attention's own parameter-free 2D RoPE
+  on q and k (``use_rope=True``, default). LePE (the paper's "LCE", a separately ablated addition) is
+  off by default (``use_lepe=False``). The shifted-window alternation has no meaning for semantic
+  clusters and is dropped.
+* Clusters per stage: the same number of tokens per cluster as a Swin 7x7 window at 224x224, i.e.
+  3136 / 49 = 64, 784 / 49 = 16, 196 / 49 = 4, and stage 4 (49 tokens) global attention:
+  ``num_clusters=(64, 16, 4, None)``. ``cluster_size=49`` keeps 49 tokens per cluster at any size.
+* Everything runs on NCHW maps: Swin's Linear layers are 1x1 convs (same parameter counts).
+
+Parameters with a 1000-class Linear head: Swin-T 28,288,354 minus its 23,322 relative-position
+entries (169 per head per block) = 28,265,032; Swin-S 49,606,258 - 47,658 = 49,558,600.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule
+from mmengine.registry import MODELS
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
+from ..pretrained import load_pretrained_backbone
+from .secvit import _per_stage
+
+__all__ = ['SECSwin']
+
+# Tokens per cluster = Swin's 7x7 window at 224x224; the last stage (7x7 tokens) is global.
+SWIN_WINDOW_CLUSTERS = (64, 16, 4, None)
+
+
+def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """Zero-pad an NCHW map on the bottom/right to a multiple of ``multiple``."""
+    pad_h, pad_w = -x.shape[2] % multiple, -x.shape[3] % multiple
+    return F.pad(x, (0, pad_w, 0, pad_h)) if pad_h or pad_w else x
+
+
+class SwinPatchEmbed(nn.Module):
+    """Swin's stem: 4x4 stride-4 conv + LayerNorm (input zero-padded to a multiple of 4)."""
+
+    def __init__(self, in_channels: int, embed_dims: int, patch_size: int = 4) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, patch_size)
+        self.norm = LayerNorm2d(embed_dims)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(self.proj(_pad_to_multiple(x, self.patch_size)))
+
+
+class PatchMerging2d(nn.Module):
+    """Swin's patch merging on NCHW: concat each 2x2 neighbourhood (4C), LayerNorm, 1x1 conv to 2C.
+
+    Channel order of the concat is Swin's: (0,0), (1,0), (0,1), (1,1) offsets (row, col). Odd sizes
+    are zero-padded on the bottom/right, so the output is ceil(h / 2) x ceil(w / 2).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.norm = LayerNorm2d(4 * in_channels)
+        self.reduction = nn.Conv2d(4 * in_channels, out_channels, 1, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _pad_to_multiple(x, 2)
+        x = torch.cat((x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]), 1)
+        return self.reduction(self.norm(x))
+
+
+class SECSwinBlock(nn.Module):
+    """Swin block with SEC attention: ``x + dp(attn(ln1(x)))``, ``x + dp(mlp(ln2(x)))``.
+
+    Args:
+        embed_dims: channels.
+        num_heads: attention heads.
+        num_clusters / cluster_size: SEC clustering (see :class:`SECAttention`).
+        mlp_ratio: hidden channels of the MLP over ``embed_dims``.
+        drop_path: stochastic depth rate of this block.
+        use_rope / use_lepe: position encodings of the SEC attention.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, num_clusters: Optional[int],
+                 cluster_size: Optional[int], mlp_ratio: float = 4., drop_path: float = 0.,
+                 use_rope: bool = True, use_lepe: bool = False) -> None:
+        super().__init__()
+        self.norm1 = LayerNorm2d(embed_dims)
+        self.attn = SECAttention(embed_dims, num_heads, num_clusters, cluster_size, use_rope=use_rope,
+                                 use_lepe=use_lepe)
+        self.norm2 = LayerNorm2d(embed_dims)
+        self.ffn = ConvFFN(embed_dims, int(mlp_ratio * embed_dims), use_dwconv=False)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x: Tensor, rope: Optional[Sequence[Tensor]]) -> Tensor:
+        x = x + self.drop_path(self.attn(self.norm1(x), rope))
+        return x + self.drop_path(self.ffn(self.norm2(x)))
+
+
+class SECSwinStage(nn.Module):
+    """Blocks at one resolution (sharing RoPE tables), then an optional patch merging.
+
+    The stage's output for dense prediction is taken before the merging (as in Swin).
+    """
+
+    def __init__(self, blocks: List[nn.Module], head_dim: int, downsample: Optional[nn.Module],
+                 use_rope: bool = True, with_cp: bool = False) -> None:
+        super().__init__()
+        self.rope = RotaryEmbedding2d(head_dim) if use_rope else None
+        self.blocks = nn.ModuleList(blocks)
+        self.downsample = downsample
+        self.with_cp = with_cp
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        rope = self.rope.tables(x.shape[2], x.shape[3]) if self.rope is not None else None
+        for block in self.blocks:
+            if self.with_cp and self.training and x.requires_grad:
+                x = cp.checkpoint(block, x, rope, use_reentrant=False)
+            else:
+                x = block(x, rope)
+        return x, (self.downsample(x) if self.downsample is not None else x)
+
+
+@MODELS.register_module()
+class SECSwin(BaseModule):
+    """SEC-Swin backbone: Swin Transformer with SEC attention in place of window attention.
+
+    Args:
+        arch: 'tiny' / 'small' (or 't' / 's'): Swin-T / Swin-S dimensions (embed 96, depths
+            [2, 2, 6, 2] / [2, 2, 18, 2], heads [3, 6, 12, 24], MLP ratio 4), or a dict with keys
+            ``embed_dims`` (int, stage 1; doubled per stage), ``depths``, ``num_heads`` and
+            optionally ``mlp_ratio``, ``drop_path_rate``.
+        in_channels: input image channels. Default 3.
+        num_clusters: clusters per image and head, an int for stages 1-3 (stage 4 global) or 4
+            values (None / -1 = global). Default (64, 16, 4, None): 49 tokens per cluster at 224,
+            the size of a Swin window.
+        cluster_size: tokens per cluster instead (int for stages 1-3 or 4 values); takes precedence.
+        use_rope: 2D RoPE on q and k inside SEC attention (replaces Swin's relative position bias as
+            the position signal; no parameters). Default True.
+        use_lepe: the depthwise 5x5 LePE/LCE of SecViT's attention. Default False (not in Swin).
+        out_indices: stages whose outputs are returned (0-3; strides 4, 8, 16, 32; taken before the
+            patch merging), each through its own LayerNorm ``norm{i}``. Default (3, ).
+        drop_path_rate: stochastic depth, linear over blocks. Default: the arch's (T 0.2, S 0.3).
+        frozen_stages: freeze the patch embedding (0) and stages up to this index (1-4); -1 none.
+        norm_eval: keep BatchNorm layers in eval mode while training (there are none; for API
+            parity with the other backbones). Default False.
+        with_cp: activation checkpointing of each block.
+        init_cfg: mmengine init config. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
+            loads strictly through :func:`load_pretrained_backbone` (missing file, missing /
+            unexpected / mis-shaped keys are errors).
+    """
+    arch_zoo: Dict[str, dict] = {
+        **dict.fromkeys(['t', 'tiny'], dict(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24],
+                                           mlp_ratio=4., drop_path_rate=0.2)),
+        **dict.fromkeys(['s', 'small'], dict(embed_dims=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24],
+                                            mlp_ratio=4., drop_path_rate=0.3)),
+    }
+    num_stages = 4
+    min_input_size = 32
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'tiny',
+                 in_channels: int = 3,
+                 num_clusters=SWIN_WINDOW_CLUSTERS,
+                 cluster_size=None,
+                 use_rope: bool = True,
+                 use_lepe: bool = False,
+                 out_indices: Sequence[int] = (3, ),
+                 drop_path_rate: Optional[float] = None,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.arch_settings = self._resolve_arch(arch)
+        base = self.arch_settings['embed_dims']
+        depths = self.arch_settings['depths']
+        num_heads = self.arch_settings['num_heads']
+        embed_dims = [base * 2**i for i in range(self.num_stages)]
+        for dims, heads in zip(embed_dims, num_heads):
+            if dims % heads or (use_rope and (dims // heads) % 4):
+                raise ValueError(f'SECSwin: {dims} channels with {heads} heads: head_dim must be an '
+                                 'integer' + (' divisible by 4 (2D RoPE)' if use_rope else ''))
+        if drop_path_rate is None:
+            drop_path_rate = self.arch_settings.get('drop_path_rate', 0.)
+        if not 0 <= drop_path_rate < 1:
+            raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate}')
+        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        for i, index in enumerate(out_indices):
+            if index < 0:
+                out_indices[i] = index = index + self.num_stages
+            if not 0 <= index < self.num_stages:
+                raise ValueError(f'out_indices must be in 0..{self.num_stages - 1}, got {out_indices}')
+        if not out_indices:
+            raise ValueError('out_indices must name at least one stage')
+        if not -1 <= frozen_stages <= self.num_stages:
+            raise ValueError(f'frozen_stages must be in -1..{self.num_stages}, got {frozen_stages}')
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
+
+        self.in_channels = in_channels
+        self.embed_dims = embed_dims
+        self.out_indices = tuple(sorted(set(out_indices)))
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.num_clusters = _per_stage(num_clusters, 'num_clusters', self.num_stages)
+        self.cluster_size = _per_stage(cluster_size, 'cluster_size', self.num_stages)
+        if cluster_size is not None:
+            self.num_clusters = (None, ) * self.num_stages
+
+        self.patch_embed = SwinPatchEmbed(in_channels, embed_dims[0])
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.stages = nn.ModuleList()
+        for i in range(self.num_stages):
+            blocks = [
+                SECSwinBlock(embed_dims[i], num_heads[i], self.num_clusters[i], self.cluster_size[i],
+                             mlp_ratio=self.arch_settings.get('mlp_ratio', 4.),
+                             drop_path=dpr[sum(depths[:i]) + j], use_rope=use_rope, use_lepe=use_lepe)
+                for j in range(depths[i])
+            ]
+            downsample = PatchMerging2d(embed_dims[i], embed_dims[i + 1]) if i < self.num_stages - 1 else None
+            self.stages.append(SECSwinStage(blocks, embed_dims[i] // num_heads[i], downsample, use_rope, with_cp))
+        for i in self.out_indices:
+            self.add_module(f'norm{i}', LayerNorm2d(embed_dims[i]))
+        self.num_features = [embed_dims[i] for i in self.out_indices]
+        self.apply(self._init_module)
+        self._freeze_stages()
+
+    @classmethod
+    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            key = arch.lower()
+            if key not in cls.arch_zoo:
+                raise ValueError(f'Unknown SECSwin arch {arch!r}; choose one of {sorted(set(cls.arch_zoo))} '
+                                 'or pass a dict with embed_dims, depths and num_heads')
+            return copy.deepcopy(cls.arch_zoo[key])
+        if isinstance(arch, dict):
+            required = {'embed_dims', 'depths', 'num_heads'}
+            allowed = required | {'mlp_ratio', 'drop_path_rate'}
+            if not required <= set(arch) or not set(arch) <= allowed:
+                raise ValueError(f'A custom SECSwin arch needs the keys {sorted(required)} (optional: '
+                                 f'{sorted(allowed - required)}), got {sorted(arch)}')
+            settings = copy.deepcopy(dict(arch))
+            if not isinstance(settings['embed_dims'], int):
+                raise ValueError(f"arch['embed_dims'] is the stage-1 width (an int), got {settings['embed_dims']!r}")
+            for key in ('depths', 'num_heads'):
+                if len(settings[key]) != cls.num_stages:
+                    raise ValueError(f'arch[{key!r}] needs {cls.num_stages} values, got {settings[key]}')
+            return settings
+        raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
+
+    @staticmethod
+    def _init_module(module: nn.Module) -> None:
+        # Swin's init: trunc-normal 0.02 for the (here 1x1-conv) linear layers, unit LayerNorms.
+        if isinstance(module, nn.Conv2d):
+            nn.init.trunc_normal_(module.weight, std=.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def init_weights(self) -> None:
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_pretrained_backbone(self, self.init_cfg)
+            self._is_init = True
+        else:
+            super().init_weights()
+
+    def check_input(self, x: Tensor) -> None:
+        name = type(self).__name__
+        if not isinstance(x, Tensor) or x.dim() != 4:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f'{name} expects an (N, C, H, W) tensor, got {shape}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'{name} was built for {self.in_channels} input channels, got {x.shape[1]} '
+                             f'(input shape {tuple(x.shape)})')
+        if x.shape[0] == 0 or min(x.shape[2:]) < self.min_input_size:
+            raise ValueError(f'{name} needs a non-empty batch of images at least {self.min_input_size}x'
+                             f'{self.min_input_size} (its total stride), got {tuple(x.shape)}')
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        self.check_input(x)
+        x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
+        outs = []
+        for i, stage in enumerate(self.stages):
+            feature, x = stage(x)
+            if i in self.out_indices:
+                outs.append(getattr(self, f'norm{i}')(feature).contiguous())
+            if i >= max(self.out_indices):
+                break
+        return tuple(outs)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        modules = [self.patch_embed] + list(self.stages[:self.frozen_stages])
+        modules += [getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages]
+        for module in modules:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'SECSwin':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self

@@ -1,0 +1,585 @@
+"""Speed, memory and output agreement of SecViT against the plain released algorithm and Swin-T.
+
+    python tools/benchmark.py --out benchmark_results/full.json          # everything (~1 h on 2 cores)
+    python tools/benchmark.py --quick                                    # 224x224x8 + 512x512, minutes
+    python tools/benchmark.py --cases secvit_cs98,swin_t --sizes 800x1216 --repeats 5
+    python tools/benchmark.py --cases secvit_paper+compile,secvit_paper+bf16,secvit_paper+cp --sizes 512x512
+
+Cases (backbones, batch x 3 x H x W input, all four stage outputs):
+
+* ``reference``: the plain released SecViT-T (``secvit_mm.testing.released_secvit``): sort, gather,
+  per-cluster matmul, softmax, inverse gather, materialised attention maps; clusters 32/8/2/global.
+* ``secvit_paper``: this package's SecViT-T, the paper's clusters (32/8/2/global), same weights.
+* ``secvit_cs98``: SecViT-T with ``cluster_size=98`` (linear in the image), same weights.
+* ``swin_t``: mmdet's SwinTransformer with the Swin-T settings (96, [2,2,6,2], [3,6,12,24], window 7).
+* suffixes: ``+compile`` (``torch.compile`` of the backbone), ``+bf16`` (CPU bf16 autocast),
+  ``+cp`` (``with_cp=True``: activation checkpointing, for training memory).
+
+Detectors (``--detectors``): one training step (data preprocessing, losses, backward, AdamW step) of
+Mask R-CNN with SecViT-T (configs/mask_rcnn_secvit_t_1x.py, ``model.backbone.init_cfg=None``) and with
+Swin-T (``mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py`` without its pretrained weights), inputs
+from ``mmdet.testing.demo_mm_inputs``. ``maskrcnn_secvit_cs98`` is the SecViT one with cluster_size=98.
+
+Method:
+
+* Every (case, size, phase) runs in a fresh subprocess with ``torch.set_num_threads(--threads)``.
+* Time: best of ``--repeats`` after ``--warmup`` runs (fewer repeats when one run is long: the timed
+  runs of a phase stop after ``--budget`` seconds). ``fwd`` is eval mode under ``torch.no_grad``;
+  ``fwd+bwd`` is train mode, ``sum(out.mean())`` backward, gradients dropped.
+* Memory: peak resident memory of the phase above the resident memory after the model and input
+  were built (the kernel's VmHWM, reset through /proc/self/clear_refs at the start of the phase;
+  ru_maxrss minus the RSS after the build where that is not available). It counts everything the
+  phase allocates: activations, saved tensors, gradients, workspaces.
+* Agreement: max over the outputs of ``max|out - ref| / max|ref|``, ``ref`` = the same weights and
+  input run by the plain algorithm: the released model for the paper clusters, the same model with
+  ``use_reference_attention`` for ``cluster_size``. In float32, and in float64 (``--no-fp64`` skips
+  it). The sort makes the function discontinuous: where two keys are within float32 rounding of
+  each other at a cluster boundary, rounding (flash attention vs materialised softmax, conv
+  algorithms) can put a token in the neighbouring cluster, which changes its output by far more
+  than the rounding. Float64 removes these near-ties and shows whether the algorithms are equal.
+* Guards: the reference's attention maps are estimated before it runs and cases that would not fit
+  in the memory available are reported as skipped; a fwd+bwd that would take longer than
+  ``--timeout`` (estimated from the forward) is skipped; any subprocess over ``--timeout`` is killed.
+"""
+import argparse
+import contextlib
+import datetime
+import gc
+import json
+import math
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+BACKBONES = ('reference', 'secvit_paper', 'secvit_cs98', 'swin_t')
+DETECTORS = ('maskrcnn_secvit', 'maskrcnn_swin')
+VARIANTS = ('compile', 'bf16', 'cp')
+FULL_SIZES = ('224x224x8', '512x512', '800x1216', '1600x2432')
+QUICK_SIZES = ('224x224x8', '512x512')
+SWIN_T = dict(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7)
+PAPER_CLUSTERS = (32, 8, 2, None)
+RESULT_TAG = 'BENCHMARK_RESULT '
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory
+# ----------------------------------------------------------------------------------------------
+def _status_kb(field: str) -> Optional[int]:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class PeakMemory:
+    """Peak RSS of a phase above the RSS at its start, in MB."""
+
+    def __init__(self) -> None:
+        gc.collect()
+        self.base_kb = _status_kb('VmRSS')
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # resets VmHWM to the current RSS
+            self.method = 'VmHWM'
+        except OSError:
+            self.method = 'ru_maxrss'
+
+    def peak_mb(self) -> float:
+        if self.method == 'VmHWM':
+            peak = _status_kb('VmHWM')
+        else:
+            import resource
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+        return round(max(0, peak - self.base_kb) / 1024, 1)
+
+
+def available_memory_bytes() -> int:
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 << 30
+
+
+# ----------------------------------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------------------------------
+def parse_size(text: str) -> Tuple[int, int, int]:
+    """'800x1216' -> (1, 800, 1216); '224x224x8' -> (8, 224, 224)."""
+    parts = [int(p) for p in text.lower().split('x')]
+    if len(parts) == 2:
+        return 1, parts[0], parts[1]
+    if len(parts) == 3:
+        return parts[2], parts[0], parts[1]
+    raise ValueError(f'size must be HxW or HxWxBATCH, got {text!r}')
+
+
+def split_case(case: str) -> Tuple[str, Tuple[str, ...]]:
+    base, *variants = case.split('+')
+    for v in variants:
+        if v not in VARIANTS:
+            raise ValueError(f'unknown variant +{v} in {case!r}; choose from {VARIANTS}')
+    if base not in BACKBONES + DETECTORS + ('maskrcnn_secvit_cs98', ):
+        raise ValueError(f'unknown case {base!r}; choose from {BACKBONES + DETECTORS}')
+    return base, tuple(variants)
+
+
+def secvit_weights(seed: int = 0):
+    """SecViT-T backbone weights converted from a seeded released-layout model (so both agree)."""
+    import torch
+    from secvit_mm.models.backbones.secvit import convert_secvit_checkpoint
+    from secvit_mm.testing.released_secvit import ReleasedSecViT
+    torch.manual_seed(seed)
+    released = ReleasedSecViT.from_arch('tiny')
+    converted = convert_secvit_checkpoint(released.state_dict())
+    return {k[len('backbone.'):]: v for k, v in converted.items() if k.startswith('backbone.')}, released
+
+
+def build_backbone(base: str, variants: Tuple[str, ...]):
+    """(model, forward) where forward(x) returns the four stage maps."""
+    import torch
+    if base == 'reference':
+        _, released = secvit_weights()
+        return released, released.forward_features
+    if base == 'swin_t':
+        from mmdet.models.backbones import SwinTransformer
+        torch.manual_seed(0)
+        model = SwinTransformer(**SWIN_T, drop_path_rate=0., out_indices=(0, 1, 2, 3), with_cp='cp' in variants)
+        model.init_weights()
+        return model, model
+    from secvit_mm.models.backbones import SecViT
+    clusters = dict(num_clusters=PAPER_CLUSTERS) if base == 'secvit_paper' else dict(cluster_size=98)
+    model = SecViT('tiny', drop_path_rate=0., with_cp='cp' in variants, **clusters)
+    weights, _ = secvit_weights()
+    model.load_state_dict(weights)
+    return model, model
+
+
+def reference_attention_bytes(batch: int, height: int, width: int, train: bool) -> int:
+    """Bytes of the attention maps the plain released SecViT-T holds (float32)."""
+    heads, depths = (2, 4, 8, 16), (2, 2, 9, 2)
+    h, w = math.ceil(height / 4), math.ceil(width / 4)
+    per_block = []
+    for i, clusters in enumerate(PAPER_CLUSTERS):
+        n = h * w
+        length = n // (clusters or 1)
+        per_block.append((batch * heads[i] * n * length * 4, depths[i]))
+        h, w = math.ceil(h / 2), math.ceil(w / 2)
+    largest = max(b for b, _ in per_block)
+    if not train:
+        return 2 * largest  # logits and probabilities
+    return sum(b * d for b, d in per_block) + 2 * largest  # saved probabilities + the transient ones
+
+
+def max_relative_difference(outs, refs) -> float:
+    import torch
+    worst = 0.
+    for out, ref in zip(outs, refs):
+        out, ref = out.double(), ref.double()
+        worst = max(worst, ((out - ref).abs().max() / ref.abs().max().clamp_min(1e-30)).item())
+    return worst
+
+
+# ----------------------------------------------------------------------------------------------
+# Worker (one phase of one case in a fresh process)
+# ----------------------------------------------------------------------------------------------
+def timed(fn: Callable[[], None], warmup: int, repeats: int, budget: float) -> Dict[str, float]:
+    start = time.perf_counter()
+    first = None
+    for _ in range(max(warmup, 0)):
+        t0 = time.perf_counter()
+        fn()
+        first = time.perf_counter() - t0 if first is None else first
+    times = []
+    timed_start = time.perf_counter()
+    for _ in range(max(repeats, 1)):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if time.perf_counter() - timed_start > budget:
+            break
+    return dict(best=min(times), runs=len(times), first=first, total=time.perf_counter() - start)
+
+
+def _autocast(variants):
+    import torch
+    if 'bf16' in variants:
+        return torch.autocast('cpu', dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def worker(spec: dict) -> dict:
+    import torch
+    torch.set_num_threads(spec['threads'])
+    base, variants = split_case(spec['case'])
+    if base.startswith('maskrcnn'):
+        return detector_worker(spec, base, variants)
+    batch, height, width = parse_size(spec['size'])
+    model, forward = build_backbone(base, variants)
+    if 'compile' in variants:
+        forward = torch.compile(model)
+    x = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(1))
+    result = {}
+    if spec['phase'] == 'fwd':
+        model.eval()
+        memory = PeakMemory()
+        with torch.no_grad(), _autocast(variants):
+            t = timed(lambda: forward(x), spec['warmup'], spec['repeats'], spec['budget'])
+        result.update(fwd_s=t['best'], fwd_runs=t['runs'], fwd_first_s=t['first'], fwd_peak_mb=memory.peak_mb(),
+                      memory_method=memory.method)
+        if spec['check'] and base != 'swin_t' and base != 'reference':
+            result.update(check_agreement(model, forward, base, variants, x, spec))
+    else:
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+
+        def step():
+            with _autocast(variants):
+                outs = forward(x)
+                loss = sum(o.float().mean() for o in outs)
+            loss.backward()
+            for p in params:
+                p.grad = None
+
+        memory = PeakMemory()
+        t = timed(step, spec['warmup'], spec['repeats'], spec['budget'])
+        result.update(train_s=t['best'], train_runs=t['runs'], train_first_s=t['first'],
+                      train_peak_mb=memory.peak_mb(), memory_method=memory.method)
+    return result
+
+
+def check_agreement(model, forward, base, variants, x, spec) -> dict:
+    """Max relative difference to the plain algorithm (float32, and float64 unless disabled)."""
+    import torch
+    from secvit_mm.testing import use_reference_attention
+    batch, height, width = x.shape[0], x.shape[2], x.shape[3]
+    out = {}
+    if base == 'secvit_paper':
+        if reference_attention_bytes(batch, height, width, False) > 0.7 * available_memory_bytes():
+            return dict(check='skipped (reference attention maps do not fit in memory)')
+        _, reference = secvit_weights()
+        reference.eval()
+        run_reference = reference.forward_features
+    else:
+        reference = model
+
+        def run_reference(inp):
+            with use_reference_attention(model):
+                return model(inp)
+
+    with torch.no_grad():
+        with _autocast(variants):
+            got = [o.float() for o in forward(x)]
+        want = run_reference(x)
+        out['max_rel_diff_fp32'] = max_relative_difference(got, want)
+        del want
+        if spec['fp64'] and 'compile' not in variants and 'bf16' not in variants:
+            model.double()
+            reference.double()
+            x64 = x.double()
+            got = model(x64)
+            want = run_reference(x64)
+            out['max_rel_diff_fp64'] = max_relative_difference(got, want)
+    return out
+
+
+def detector_worker(spec: dict, base: str, variants: Tuple[str, ...]) -> dict:
+    import torch
+    from mmdet.testing import demo_mm_inputs
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS
+
+    register_all_modules()
+    import secvit_mm  # noqa: F401
+
+    if base.startswith('maskrcnn_secvit'):
+        text = (f"_base_ = '{ROOT}/configs/mask_rcnn_secvit_t_1x.py'\n"
+                'model = dict(backbone=dict(init_cfg=None))\n')
+        if base == 'maskrcnn_secvit_cs98':
+            text += 'model.update(backbone=dict(init_cfg=None, cluster_size=98))\n'
+        if 'cp' in variants:
+            text += 'model.update(backbone=dict(init_cfg=None, with_cp=True))\n'
+    else:
+        text = ("_base_ = 'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py'\n"
+                'model = dict(backbone=dict(init_cfg=None))\n')
+        if 'cp' in variants:
+            text += 'model.update(backbone=dict(init_cfg=None, with_cp=True))\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'benchmark_cfg.py')
+        with open(path, 'w') as f:
+            f.write(text)
+        cfg = Config.fromfile(path)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    if 'compile' in variants:
+        model.backbone = torch.compile(model.backbone)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    batch, height, width = parse_size(spec['size'])
+    if spec.get('det_batch'):
+        batch = spec['det_batch']
+    data = demo_mm_inputs(batch_size=batch, image_shapes=[(3, height, width)] * batch, num_items=[5] * batch,
+                          num_classes=80, with_mask=True)
+
+    def step():
+        torch.manual_seed(0)  # same proposals sampled every step
+        with _autocast(variants):
+            model.train_step(data, optim_wrapper)
+
+    memory = PeakMemory()
+    t = timed(step, spec['warmup'], spec['repeats'], spec['budget'])
+    return dict(train_s=t['best'], train_runs=t['runs'], train_first_s=t['first'], train_peak_mb=memory.peak_mb(),
+                memory_method=memory.method, det_batch=batch)
+
+
+# ----------------------------------------------------------------------------------------------
+# Driver
+# ----------------------------------------------------------------------------------------------
+def run_subprocess(spec: dict, timeout: float) -> dict:
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS=str(spec['threads']), MKL_NUM_THREADS=str(spec['threads']))
+    cmd = [sys.executable, osp.abspath(__file__), '--worker', json.dumps(spec)]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return dict(skipped=f'timeout after {timeout:.0f} s')
+    for line in proc.stdout.splitlines()[::-1]:
+        if line.startswith(RESULT_TAG):
+            result = json.loads(line[len(RESULT_TAG):])
+            result['wall_s'] = round(time.perf_counter() - start, 1)
+            return result
+    if proc.returncode < 0:
+        why = f'killed by signal {-proc.returncode}' + (' (out of memory?)' if proc.returncode == -9 else '')
+    else:
+        why = f'exit {proc.returncode}'
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return dict(error=f'{why}: ' + ' | '.join(tail))
+
+
+def plan(args) -> List[dict]:
+    jobs = []
+    for case in args.cases:
+        for size in args.sizes:
+            jobs.append(dict(case=case, size=size))
+    for case in args.detectors:
+        jobs.append(dict(case=case, size=args.det_size))
+    return jobs
+
+
+def fmt(value, digits=2, unit=''):
+    if value is None:
+        return '-'
+    if isinstance(value, float):
+        return f'{value:.{digits}f}{unit}'
+    return str(value)
+
+
+def fmt_diff(value) -> str:
+    return '-' if value is None else f'{value:.1e}'
+
+
+def table(results: List[dict], meta: dict) -> str:
+    lines = [
+        f"CPU {meta['cpu']}, {meta['threads']} threads, torch {meta['torch']}; time = best of "
+        f"{meta['repeats']} after {meta['warmup']} warm-up; peak MB = peak RSS of the phase above the "
+        f"RSS after model build ({meta['memory_method']}, fresh process per case and phase); rel diff = "
+        'max|out-ref|/max|ref| vs the plain algorithm with the same weights.',
+        '',
+        '| case | input | fwd s | fwd peak MB | fwd+bwd s | fwd+bwd peak MB | rel diff fp32 | rel diff fp64 | note |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    ]
+    for r in results:
+        note = '; '.join(n for n in (r.get('note'), ) if n)
+        lines.append(
+            f"| {r['case']} | {r['size']} | {fmt(r.get('fwd_s'))} | {fmt(r.get('fwd_peak_mb'), 0)} | "
+            f"{fmt(r.get('train_s'))} | {fmt(r.get('train_peak_mb'), 0)} | {fmt_diff(r.get('max_rel_diff_fp32'))} | "
+            f"{fmt_diff(r.get('max_rel_diff_fp64'))} | {note} |")
+    return '\n'.join(lines)
+
+
+def find(results, case, size) -> Optional[dict]:
+    for r in results:
+        if r['case'] == case and r['size'] == size:
+            return r
+    return None
+
+
+def targets(results: List[dict], det_size: str) -> List[dict]:
+    """The issue's targets, evaluated on whatever of them this run measured."""
+    checks = []
+
+    def add(name, value, limit, better, detail):
+        if value is None:
+            return
+        ok = value >= limit if better == 'higher' else value <= limit
+        checks.append(dict(target=name, value=round(value, 3), limit=limit, ok=bool(ok), detail=detail))
+
+    def get(case, size, key):
+        r = find(results, case, size)
+        return None if r is None else r.get(key)
+
+    ref, paper = (get('reference', '800x1216', 'fwd_s'), get('secvit_paper', '800x1216', 'fwd_s'))
+    if ref and paper:
+        add('800x1216 paper fwd speed-up vs reference', ref / paper, 1.5, 'higher', f'{ref:.2f} s / {paper:.2f} s')
+    ref_m, paper_m = get('reference', '800x1216', 'fwd_peak_mb'), get('secvit_paper', '800x1216', 'fwd_peak_mb')
+    if ref_m and paper_m:
+        add('800x1216 paper fwd peak memory / reference', paper_m / ref_m, 0.6, 'lower',
+            f'{paper_m:.0f} MB / {ref_m:.0f} MB')
+    diff = get('secvit_paper', '800x1216', 'max_rel_diff_fp32')
+    if diff is not None:
+        add('800x1216 paper max rel diff (fp32)', diff, 1e-4, 'lower', 'vs the released model')
+    diff = get('secvit_paper', '800x1216', 'max_rel_diff_fp64')
+    if diff is not None:
+        add('800x1216 paper max rel diff (fp64)', diff, 1e-4, 'lower', 'vs the released model')
+    cs, swin = get('secvit_cs98', '800x1216', 'fwd_s'), get('swin_t', '800x1216', 'fwd_s')
+    if cs and swin:
+        add('800x1216 cluster_size=98 fwd time / Swin-T', cs / swin, 1.0, 'lower', f'{cs:.2f} s / {swin:.2f} s')
+    big = get('secvit_cs98', '1600x2432', 'fwd_s')
+    if cs and big:
+        add('cluster_size=98 fwd 1600x2432 / 800x1216', big / cs, 4.4, 'lower', f'{big:.2f} s / {cs:.2f} s')
+    det_s, det_w = get('maskrcnn_secvit', det_size, 'train_s'), get('maskrcnn_swin', det_size, 'train_s')
+    if det_s and det_w:
+        add(f'Mask R-CNN train step {det_size} SecViT-T / Swin-T', det_s / det_w, 1.0, 'lower',
+            f'{det_s:.2f} s / {det_w:.2f} s')
+    ref, paper = get('reference', '224x224x8', 'fwd_s'), get('secvit_paper', '224x224x8', 'fwd_s')
+    if ref and paper:
+        add('224x224 batch 8 paper fwd speed-up vs reference', ref / paper, 1.2, 'higher', f'{ref:.3f} s / {paper:.3f} s')
+    return checks
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--cases', default=','.join(BACKBONES),
+                        help=f'comma-separated backbones {BACKBONES}, optionally with +compile / +bf16 / +cp')
+    parser.add_argument('--sizes', default=','.join(FULL_SIZES), help='comma-separated HxW or HxWxBATCH')
+    parser.add_argument('--detectors', default=','.join(DETECTORS),
+                        help=f"comma-separated {DETECTORS + ('maskrcnn_secvit_cs98', )} (with +cp/+compile), "
+                        "or 'none'")
+    parser.add_argument('--det-size', default='512x512', help='detector input HxW (default 512x512)')
+    parser.add_argument('--det-batch', type=int, default=2, help='images per detector step (default 2)')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--budget', type=float, default=60., help='seconds of timed runs per phase (>= 1 run)')
+    parser.add_argument('--timeout', type=float, default=1800., help='seconds per subprocess before it is killed')
+    parser.add_argument('--no-backward', action='store_true', help='forward only')
+    parser.add_argument('--no-check', action='store_true', help='skip the agreement check')
+    parser.add_argument('--no-fp64', action='store_true', help='skip the float64 agreement check')
+    parser.add_argument('--quick', action='store_true',
+                        help=f"sizes {','.join(QUICK_SIZES)}, 1 repeat, no float64 check, Mask R-CNN batch 1")
+    parser.add_argument('--out', help='write the results as JSON here (e.g. benchmark_results/full.json)')
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.cases = [c for c in args.cases.split(',') if c]
+    args.detectors = [] if args.detectors in ('', 'none') else [d for d in args.detectors.split(',') if d]
+    if args.quick:
+        if args.sizes == ','.join(FULL_SIZES):
+            args.sizes = ','.join(QUICK_SIZES)
+        args.repeats, args.no_fp64, args.det_batch = 1, True, 1
+    args.sizes = [s for s in args.sizes.split(',') if s]
+    for case in args.cases + args.detectors:
+        split_case(case)
+    for size in args.sizes + [args.det_size]:
+        parse_size(size)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        result = worker(json.loads(args.worker))
+        print(RESULT_TAG + json.dumps(result), flush=True)
+        return 0
+
+    import torch
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next((l.split(':', 1)[1].strip() for l in f if l.startswith('model name')), cpu)
+    except OSError:
+        pass
+    meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__, cpu=cpu,
+                threads=args.threads, repeats=args.repeats, warmup=args.warmup, budget=args.budget,
+                command='python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
+                memory_method='VmHWM')
+    results = []
+    for job in plan(args):
+        base, variants = split_case(job['case'])
+        batch, height, width = parse_size(job['size'])
+        row = dict(case=job['case'], size=job['size'])
+        spec = dict(job, threads=args.threads, warmup=args.warmup, repeats=args.repeats, budget=args.budget,
+                    check=not args.no_check, fp64=not args.no_fp64, det_batch=args.det_batch)
+        notes = []
+        phases = ['train'] if base.startswith('maskrcnn') else ['fwd'] + ([] if args.no_backward else ['train'])
+        for phase in phases:
+            if base == 'reference':
+                need = reference_attention_bytes(batch, height, width, phase == 'train')
+                if need > 0.8 * available_memory_bytes():
+                    notes.append(f'{phase} skipped (attention maps need ~{need / 2**30:.0f} GB, '
+                                 f'{available_memory_bytes() / 2**30:.0f} GB available)')
+                    continue
+            if phase == 'train' and row.get('fwd_s'):
+                estimate = 3.5 * row['fwd_s'] * (args.warmup + 1)
+                if estimate > args.timeout:
+                    notes.append(f'fwd+bwd skipped (estimated {estimate:.0f} s > --timeout {args.timeout:.0f} s)')
+                    continue
+            print(f"[benchmark] {job['case']} {job['size']} {phase} ...", file=sys.stderr, flush=True)
+            result = run_subprocess(dict(spec, phase=phase), args.timeout)
+            if 'skipped' in result or 'error' in result:
+                notes.append(f"{phase} {result.get('skipped') or result.get('error')}")
+                continue
+            if result.get('check'):
+                notes.append(f"check {result.pop('check')}")
+            if result.get('memory_method'):
+                meta['memory_method'] = result['memory_method']
+            if result.get('fwd_runs') == 1 or result.get('train_runs') == 1:
+                notes.append('1 timed run')
+            row.update(result)
+        if base.startswith('maskrcnn'):
+            row['size'] = f"{job['size']} b{args.det_batch} train step"
+            job['size'] = row['size']
+        row['note'] = '; '.join(notes)
+        results.append(row)
+        print(f"[benchmark] {row}", file=sys.stderr, flush=True)
+
+    det_size = f'{args.det_size} b{args.det_batch} train step'
+    checks = targets(results, det_size)
+    print(table(results, meta))
+    if checks:
+        print()
+        print('| target | value | limit | holds | measured |')
+        print('|---|---:|---:|---|---|')
+        for c in checks:
+            print(f"| {c['target']} | {c['value']:g} | {c['limit']:g} | {'yes' if c['ok'] else 'NO'} | "
+                  f"{c['detail']} |")
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(dict(meta=meta, results=results, targets=checks), f, indent=2)
+        print(f'\nwritten {args.out}', file=sys.stderr)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
