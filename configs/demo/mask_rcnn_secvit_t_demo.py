@@ -1,6 +1,6 @@
 # The README's main job: Mask R-CNN SecViT-T (the 1x config) trained from scratch on the built-in
 # demo COCO set (tools/make_demo_data.py: 4 shape classes on textured backgrounds): small images,
-# 8 epochs, a few minutes on a CPU. Everything else is mask_rcnn_secvit_t_1x.py.
+# 6 epochs, a few minutes on a CPU. Everything else is mask_rcnn_secvit_t_1x.py.
 _base_ = ['../mask_rcnn_secvit_t_1x.py']
 
 data_root = 'data/demo/coco/'
@@ -34,7 +34,7 @@ test_pipeline = [
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=2,  # from scratch, more updates beat bigger batches
+    batch_size=4,
     num_workers=1,
     dataset=dict(
         data_root=data_root,
@@ -55,12 +55,12 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
 
-max_epochs = 8
+max_epochs = 6
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=4e-4))  # from scratch: a larger step than the 1x config's 1e-4
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[7], gamma=0.1),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[5], gamma=0.1),
 ]
 default_hooks = dict(
     logger=dict(interval=4),
