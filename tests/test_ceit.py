@@ -306,3 +306,45 @@ def test_gradient_checkpointing_gives_the_same_output():
     x = torch.randn(1, 3, 64, 48)
     for a, b in zip(plain(x), ckpt(x)):
         torch.testing.assert_close(a, b)
+
+
+# ------------------------------------------------------------------ init_cfg=dict(type='Pretrained')
+def pretrained(path, **kwargs) -> CeiT:
+    return CeiT('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'), **kwargs)
+
+
+def test_pretrained_init_loads_a_classifier_checkpoint_into_featmap_mode_keeping_the_pyramid(
+        tmp_path, tiny_classifier):
+    path = tmp_path / 'ceit_t_in1k.pth'
+    torch.save({'state_dict': tiny_classifier.state_dict()}, path)
+    torch.manual_seed(1)
+    dense = pretrained(path, out_type='featmap', out_indices=(2, 5, 8, 10))
+    pyramid_before = {k: v.clone() for k, v in dense.pyramid.state_dict().items()}
+    dense.init_weights()
+    source = tiny_classifier.backbone.state_dict()
+    for key, value in dense.state_dict().items():
+        if key.startswith('pyramid.'):
+            assert torch.equal(value, pyramid_before[key[len('pyramid.'):]])
+        else:
+            assert torch.equal(value, source[key]), key
+
+
+def test_pretrained_init_converts_a_released_checkpoint(tmp_path, tiny_classifier):
+    path = tmp_path / 'ceit_tiny_released.pth'
+    torch.save({'model': to_released(tiny_classifier.state_dict())}, path)
+    model = pretrained(path)
+    model.init_weights()
+    assert torch.equal(model.layers[11].leff.reduce.bn.running_var,
+                       tiny_classifier.backbone.layers[11].leff.reduce.bn.running_var)
+
+
+def test_pretrained_init_refuses_another_arch_naming_the_mismatch(tmp_path):
+    path = tmp_path / 'ceit_s.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in CeiT('small').state_dict().items()}}, path)
+    with pytest.raises(ValueError, match=r'does not fit this CeiT .*shape mismatch: cls_token'):
+        pretrained(path).init_weights()
+
+
+def test_pretrained_init_says_how_to_get_a_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match='tools/convert_ceit.py'):
+        pretrained(tmp_path / 'nowhere.pth').init_weights()

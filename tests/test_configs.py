@@ -463,6 +463,10 @@ def test_dist_train_two_gloo_processes(demo_data, tmp_path):
         custom_hooks = [dict(type='RankWeightHash')]
         train_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
                                 dataset=dict(data_root='{coco}', indices=2))
+        val_dataloader = dict(dataset=dict(data_root='{coco}'))
+        test_dataloader = val_dataloader
+        val_evaluator = dict(ann_file='{coco}annotations/instances_val2017.json')
+        test_evaluator = val_evaluator
         train_cfg = dict(max_epochs=1, val_interval=100)
         default_hooks = dict(checkpoint=dict(interval=1))
         '''))

@@ -39,3 +39,23 @@ def test_eager_layout_is_unchanged_by_the_symbolic_path():
     assert tuple(cluster_layout(850, 32)) == (850, 32, 27)
     assert tuple(cluster_layout(850, cluster_size=98)) == (850, 9, 95)
     assert tuple(cluster_layout(49)) == (49, 1, 49)
+
+
+CEIT_CONFIG = '''
+_base_ = [{base!r}]
+model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=4, num_heads=2), {extra}))
+'''
+
+
+@pytest.mark.parametrize('extra', ["out_type='cls'", "out_type='featmap', out_indices=(0, 1, 2, 3)"],
+                         ids=['cls', 'featmap'])
+def test_ceit_exports_with_dynamic_size_resizing_the_position_embedding(tmp_path, extra):
+    """The 224 export must not freeze the position embedding to the 14x14 grid: the second size
+    (261x195, padded to a 17x13 grid) has to go through the on-the-fly resize in the graph."""
+    from tools.deploy.export_onnx import main
+    config = tmp_path / 'tiny_ceit.py'
+    config.write_text(CEIT_CONFIG.format(base=osp.join(ROOT, 'configs', 'ceit_t_in1k.py'), extra=extra))
+    out = tmp_path / 'ceit.onnx'
+    report = main([str(config), str(out), '--shape', '224', '224', '--verify'])
+    assert {r['size'] for r in report} == {(224, 224), (261, 195)}
+    assert max(r['max_rel_diff'] for r in report) <= 1e-4

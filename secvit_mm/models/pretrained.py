@@ -6,7 +6,7 @@ here instead: released checkpoints are converted on the fly, and any missing, un
 key stops the run before training starts.
 """
 import os.path as osp
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -50,7 +50,9 @@ def extract_state_dict(checkpoint: dict, source: str = 'checkpoint') -> Dict[str
 def load_pretrained_backbone(module: nn.Module,
                              init_cfg: dict,
                              converter: Optional[Callable[[Dict[str, Tensor]], Dict[str, Tensor]]] = None,
-                             is_released: Optional[Callable[[Dict[str, Tensor]], bool]] = None) -> None:
+                             is_released: Optional[Callable[[Dict[str, Tensor]], bool]] = None,
+                             adapt: Optional[Callable[[Dict[str, Tensor]], None]] = None,
+                             new_modules: Sequence[str] = ()) -> None:
     """Load ``init_cfg['checkpoint']`` into ``module`` strictly.
 
     Args:
@@ -58,6 +60,11 @@ def load_pretrained_backbone(module: nn.Module,
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.', map_location='cpu')``.
         converter: maps a released-layout state dict to this package's classifier keys.
         is_released: tells whether a state dict is in the released layout.
+        adapt: edits the selected state dict in place before it is checked (e.g. resizing a position
+            embedding, dropping the keys of classification-only parts a dense backbone does not build).
+        new_modules: key prefixes of parts that ImageNet pretraining does not have (e.g. a feature
+            pyramid added for dense prediction); they keep their own initialisation. Every other key
+            must match exactly.
     """
     path = init_cfg.get('checkpoint')
     prefix = init_cfg.get('prefix')
@@ -88,8 +95,14 @@ def load_pretrained_backbone(module: nn.Module,
             raise ValueError(f'No key of {path!r} starts with prefix {prefix!r}; keys look like '
                              f'{sorted(state_dict)[:5]}')
         state_dict = selected
-    problems = describe_state_dict_mismatch(module.state_dict(), state_dict)
+    if adapt is not None:
+        adapt(state_dict)
+    new_modules = tuple(new_modules)
+    expected = {k: v for k, v in module.state_dict().items() if not (new_modules and k.startswith(new_modules))}
+    problems = describe_state_dict_mismatch(expected, state_dict)
     if problems:
         raise ValueError(f'{path!r} does not fit this {name} (is it another arch?): {problems}')
-    module.load_state_dict(state_dict, strict=True)
-    print_log(f'{name}: loaded {len(state_dict)} tensors from {path}', logger='current')
+    missing, unexpected = module.load_state_dict(state_dict, strict=not new_modules)
+    assert not unexpected and all(k.startswith(new_modules) for k in missing), (missing, unexpected)
+    kept = f' ({len(missing)} tensors of {", ".join(new_modules)} keep their init)' if missing else ''
+    print_log(f'{name}: loaded {len(state_dict)} tensors from {path}{kept}', logger='current')

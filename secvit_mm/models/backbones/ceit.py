@@ -22,6 +22,7 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..input_checks import KeywordCheck, check_finite
+from ..pretrained import load_pretrained_backbone
 
 PATCH_SIZE = 16  # effective patch: I2T stride 4 x patch projection stride 4
 LN_EPS = 1e-6
@@ -381,9 +382,15 @@ class CeiT(KeywordCheck, BaseModule):
         return tuple(resolved)
 
     def init_weights(self) -> None:
-        super().init_weights()
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            return  # weights come from the checkpoint
+            # Strict, converting loader instead of mmengine's PretrainedInit (which only warns about
+            # missing keys). Only the dense pyramid is new; it keeps its own init.
+            load_pretrained_backbone(self, self.init_cfg, convert_ceit_checkpoint, is_released_ceit_layout,
+                                     adapt=lambda sd: self._adapt_state_dict(sd, ''),
+                                     new_modules=('pyramid.', ))
+            self._is_init = True
+            return
+        super().init_weights()
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 trunc_normal_(m.weight, std=.02)
@@ -411,8 +418,10 @@ class CeiT(KeywordCheck, BaseModule):
         if key not in state_dict or state_dict[key].shape == self.pos_embed.shape:
             return
         ckpt = state_dict[key]
-        side = math.isqrt(ckpt.shape[1] - 1)
+        side = math.isqrt(ckpt.shape[1] - 1) if ckpt.dim() == 3 else 0
         if ckpt.dim() != 3 or side * side != ckpt.shape[1] - 1 or ckpt.shape[2] != self.embed_dims:
+            if not args:
+                return  # called by the pretrained loader: its key-by-key report names the mismatch
             raise ValueError(f'CeiT: cannot load pos_embed of shape {tuple(ckpt.shape)}: expected '
                              f'(1, 1 + n * n, {self.embed_dims}) to resize to '
                              f'{tuple(self.pos_embed.shape)}')
@@ -437,14 +446,16 @@ class CeiT(KeywordCheck, BaseModule):
         check_finite('CeiT', x)
 
     def _pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
-        if grid == self.pos_grid:
+        # While exporting, the grid is symbolic: a shape test would freeze the export size into the
+        # graph, so always resize (bicubic at the same size is the identity).
+        if not _exporting() and grid == self.pos_grid:
             return self.pos_embed
         return resize_pos_embed(self.pos_embed, self.pos_grid, grid)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self._check_input(x)
         H, W = x.shape[-2:]
-        if H % PATCH_SIZE or W % PATCH_SIZE:
+        if _exporting() or H % PATCH_SIZE or W % PATCH_SIZE:
             # Pad so 16-pixel patches tile the image (the stem would silently crop otherwise).
             x = F.pad(x, (0, -W % PATCH_SIZE, 0, -H % PATCH_SIZE))
         tokens, (h, w) = self.i2t(x)
@@ -489,6 +500,14 @@ class CeiT(KeywordCheck, BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
+
+
+def _exporting() -> bool:
+    return torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
+
+
+def is_released_ceit_layout(state_dict: Dict[str, torch.Tensor]) -> bool:
+    return 'cls_token' in state_dict and any(k.startswith('blocks.') for k in state_dict)
 
 
 def resize_pos_embed(pos_embed: torch.Tensor, src_grid: Tuple[int, int],
