@@ -59,3 +59,26 @@ def test_ceit_exports_with_dynamic_size_resizing_the_position_embedding(tmp_path
     report = main([str(config), str(out), '--shape', '224', '224', '--verify'])
     assert {r['size'] for r in report} == {(224, 224), (261, 195)}
     assert max(r['max_rel_diff'] for r in report) <= 1e-4
+
+
+OTHER_SEC_BACKBONES = {
+    'sec_swin': ('sec_swin_t_in1k.py',
+                 "arch=dict(_delete_=True, embed_dims=16, depths=[1, 1, 1, 1], num_heads=[2, 2, 2, 2]), "
+                 "out_indices=(0, 1, 2, 3)"),
+    'sec_fastervit': ('sec_fastervit_0_in1k.py',
+                      "arch=dict(_delete_=True, dim=16, in_dim=16, depths=[1, 1, 1, 1], num_heads=[2, 2, 2, 2]), "
+                      "out_indices=(0, 1, 2, 3)"),
+}
+
+
+@pytest.mark.parametrize('name', sorted(OTHER_SEC_BACKBONES))
+def test_other_sec_backbones_export_with_dynamic_size(tmp_path, name):
+    from tools.deploy.export_onnx import main
+    base, backbone = OTHER_SEC_BACKBONES[name]
+    config = tmp_path / f'tiny_{name}.py'
+    config.write_text(f'_base_ = [{osp.join(ROOT, "configs", base)!r}]\n'
+                      f'model = dict(backbone=dict({backbone}))\n')
+    report = main([str(config), str(tmp_path / f'{name}.onnx'), '--shape', '96', '128', '--verify'])
+    assert {r['size'] for r in report} == {(96, 128), (133, 99)}
+    assert len(report) == 8
+    assert max(r['max_rel_diff'] for r in report) <= 1e-4

@@ -33,8 +33,31 @@ MODEL_NAMES = {'RetinaNet': 'RetinaNet', 'MaskRCNN': 'Mask R-CNN', 'CascadeRCNN'
 BACKBONE_NAMES = {'SecViT': 'SecViT', 'CeiT': 'CeiT', 'SECSwin': 'SEC-Swin', 'SECFasterViT': 'SEC-FasterViT'}
 
 
+FAMILY_ORDER = ('retinanet', 'mask_rcnn', 'cascade_mask_rcnn', 'upernet', 'semfpn', 'secvit', 'ceit',
+                'sec_swin', 'sec_fastervit')
+SIZE_ORDER = {'t': 0, 's': 1, 'b': 2, 'l': 3, '0': 0, '1': 1}
+
+
+def _order(config: str):
+    name = osp.basename(config)[:-3]
+    family = max((f for f in FAMILY_ORDER if name.startswith(f + '_')), key=len, default='')
+    backbone = 'ceit' if '_ceit_' in name or name.startswith('ceit_') else (
+        'sec_swin' if 'sec_swin' in name else 'secvit')
+    size = re.search(r'_([tsbl01])_', name + '_')
+    return (FAMILY_ORDER.index(family) if family else 99, backbone != 'secvit', backbone,
+            SIZE_ORDER.get(size.group(1), 9) if size else 9, name)
+
+
 def list_configs() -> List[str]:
-    return sorted(osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs', '*.py')))
+    return sorted((osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs', '*.py'))), key=_order)
+
+
+def _num(x: float) -> str:
+    """1e-4, 6e-5, 0.05: the way the papers write learning rates and weight decays."""
+    if x and abs(x) < 1e-2:
+        mantissa, exponent = f'{x:.0e}'.split('e')
+        return f'{mantissa}e-{int(exponent[1:])}'
+    return f'{x:g}'
 
 
 def model_key(cfg) -> str:
@@ -56,7 +79,7 @@ def describe(cfg, path: str) -> Dict[str, str]:
     if backbone.get('type') == 'SECFasterViT':
         bb = f'SEC-FasterViT-{arch}'
     optim = cfg.optim_wrapper.get('optimizer', {})
-    opt = f"{optim.get('type', '?')} {optim.get('lr', 0):g} wd {optim.get('weight_decay', 0):g}"
+    opt = f"{optim.get('type', '?')} {_num(optim.get('lr', 0))} wd {_num(optim.get('weight_decay', 0))}"
     if scope == 'mmdet':
         name = MODEL_NAMES.get(cfg.model.type, cfg.model.type)
         if cfg.model.type == 'CascadeRCNN' and 'mask_head' not in cfg.model.roi_head:

@@ -23,6 +23,8 @@ from torch import nn  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 RTOL = 1e-4
+# Range of the exported graph's dynamic height / width, in pixels.
+MIN_SIDE, MAX_SIDE = 32, 4096
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -97,8 +99,10 @@ def export(backbone: nn.Module, out: str, shape: Sequence[int], legacy: bool = F
         torch.onnx.export(model, (x, ), out, input_names=['image'], output_names=names,
                           dynamic_axes=axes, opset_version=17, dynamo=False)
     else:
-        dim = torch.export.Dim
-        dynamic_shapes = {'image': {2: dim('height', min=32, max=4096), 3: dim('width', min=32, max=4096)}}
+        # Dim.DYNAMIC rather than named Dims: named ones make torch.export turn every relation it
+        # derives between height and width (SEC-Swin's window padding) into an error.
+        side = torch.export.Dim.DYNAMIC(min=MIN_SIDE, max=MAX_SIDE)
+        dynamic_shapes = {'image': {2: side, 3: side}}
         program = torch.onnx.export(model, (x, ), input_names=['image'], output_names=names,
                                     dynamic_shapes=dynamic_shapes, dynamo=True, optimize=True,
                                     verbose=False)

@@ -22,6 +22,7 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..input_checks import KeywordCheck, check_finite
+from ..layers import static_shapes
 from ..pretrained import load_pretrained_backbone
 
 PATCH_SIZE = 16  # effective patch: I2T stride 4 x patch projection stride 4
@@ -448,14 +449,14 @@ class CeiT(KeywordCheck, BaseModule):
     def _pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
         # While exporting, the grid is symbolic: a shape test would freeze the export size into the
         # graph, so always resize (bicubic at the same size is the identity).
-        if not _exporting() and grid == self.pos_grid:
+        if static_shapes() and grid == self.pos_grid:
             return self.pos_embed
         return resize_pos_embed(self.pos_embed, self.pos_grid, grid)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self._check_input(x)
         H, W = x.shape[-2:]
-        if _exporting() or H % PATCH_SIZE or W % PATCH_SIZE:
+        if not static_shapes() or H % PATCH_SIZE or W % PATCH_SIZE:
             # Pad so 16-pixel patches tile the image (the stem would silently crop otherwise).
             x = F.pad(x, (0, -W % PATCH_SIZE, 0, -H % PATCH_SIZE))
         tokens, (h, w) = self.i2t(x)
@@ -500,10 +501,6 @@ class CeiT(KeywordCheck, BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
-
-
-def _exporting() -> bool:
-    return torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
 
 
 def is_released_ceit_layout(state_dict: Dict[str, torch.Tensor]) -> bool:

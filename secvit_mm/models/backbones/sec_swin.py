@@ -33,7 +33,7 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
+from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention, static_shapes
 from ..pretrained import load_pretrained_backbone
 from .secvit import _per_stage
 
@@ -46,7 +46,9 @@ SWIN_WINDOW_CLUSTERS = (64, 16, 4, None)
 def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
     """Zero-pad an NCHW map on the bottom/right to a multiple of ``multiple``."""
     pad_h, pad_w = -x.shape[2] % multiple, -x.shape[3] % multiple
-    return F.pad(x, (0, pad_w, 0, pad_h)) if pad_h or pad_w else x
+    if static_shapes() and not (pad_h or pad_w):
+        return x
+    return F.pad(x, (0, pad_w, 0, pad_h))
 
 
 class SwinPatchEmbed(nn.Module):

@@ -41,18 +41,20 @@ from torch import Tensor, nn
 
 __all__ = [
     'ClusterLayout', 'cluster_layout', 'semantic_order', 'sec_attention', 'apply_rope2d',
-    'RotaryEmbedding2d', 'SECAttention', 'spatial_order'
+    'RotaryEmbedding2d', 'SECAttention', 'spatial_order', 'static_shapes'
 ]
 
 
-def _static_shapes() -> bool:
-    """False while tracing/exporting/compiling, when shapes are symbolic and must not key caches."""
+def static_shapes() -> bool:
+    """False while tracing/exporting/compiling, when shapes may be symbolic. Shape-dependent shortcuts
+    (caches per size, skipping a no-op pad or resize) are only taken when True: under export they
+    would freeze the example input's size into the graph."""
     if torch.jit.is_tracing() or torch.jit.is_scripting():
         return False
     if torch.onnx.is_in_onnx_export():
         return False
     compiler = getattr(torch, 'compiler', None)
-    if compiler is not None and compiler.is_compiling():
+    if compiler is not None and (compiler.is_compiling() or compiler.is_exporting()):
         return False
     return True
 
@@ -148,12 +150,12 @@ def _padding_mask(layout: ClusterLayout, device: torch.device) -> Tensor:
         slots = torch.arange(layout.num_clusters * layout.cluster_len, device=device)
         return (slots < layout.num_tokens).view(layout.num_clusters, 1, layout.cluster_len)
     key = (layout, str(device))
-    mask = _MASK_CACHE.get(key) if _static_shapes() else None
+    mask = _MASK_CACHE.get(key) if static_shapes() else None
     if mask is None:
         mask = torch.ones(layout.num_clusters, 1, layout.cluster_len, dtype=torch.bool, device=device)
         if layout.num_padded:
             mask[-1, :, layout.cluster_len - layout.num_padded:] = False
-        if _static_shapes():
+        if static_shapes():
             if len(_MASK_CACHE) > 64:
                 _MASK_CACHE.clear()
             _MASK_CACHE[key] = mask
@@ -326,7 +328,7 @@ def _rotate(x: Tensor, rope: Sequence[Tensor], in_place: bool = False) -> Tensor
     gradient is needed (in place on a view costs extra copies in backward).
     """
     sin, cos = rope[0], rope[1]
-    if x.dtype == sin.dtype and x.dtype in (torch.float32, torch.float64) and _static_shapes():
+    if x.dtype == sin.dtype and x.dtype in (torch.float32, torch.float64) and static_shapes():
         # (x0 + i x1) * (cos + i sin) is the rotation of the pair: one pass instead of five.
         table = rope[2] if len(rope) > 2 else torch.complex(cos[:, 0::2], sin[:, 0::2])
         pairs = torch.view_as_complex(x.unflatten(-1, (-1, 2)))
@@ -366,7 +368,7 @@ class RotaryEmbedding2d(nn.Module):
         Cached per size (outside tracing/compiling); this is what :class:`SECAttention` takes.
         """
         key = (height, width, self.angle.device, self.angle.dtype)
-        cached = self._cache.get(key) if _static_shapes() else None
+        cached = self._cache.get(key) if static_shapes() else None
         if cached is not None:
             return cached
         rows = torch.arange(height, device=self.angle.device, dtype=self.angle.dtype)
@@ -375,8 +377,8 @@ class RotaryEmbedding2d(nn.Module):
         col_angle = (cols[:, None] * self.angle[None, :])[None, :, :].expand(height, width, -1)
         angle = torch.cat((row_angle, col_angle), dim=-1).reshape(height * width, -1)
         sin, cos = torch.sin(angle), torch.cos(angle)
-        tables = (sin, cos, torch.complex(cos[:, 0::2], sin[:, 0::2]) if _static_shapes() else None)
-        if _static_shapes():
+        tables = (sin, cos, torch.complex(cos[:, 0::2], sin[:, 0::2]) if static_shapes() else None)
+        if static_shapes():
             if len(self._cache) > 16:
                 self._cache.clear()
             self._cache[key] = tables
