@@ -60,6 +60,15 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+# glibc serves blocks above its mmap threshold (at most 32 MB) with a fresh mmap and unmaps them on
+# free, so every large activation is page-faulted and zeroed by the kernel again on each forward: a
+# cost that grows faster than the pixels once feature maps outgrow the threshold. 'retain' keeps
+# freed memory in the heap for reuse (the effect of jemalloc / tcmalloc, which PyTorch's CPU tuning
+# guide recommends); both need to be set before the process starts.
+ALLOCATORS = {
+    'default': {},
+    'retain': dict(MALLOC_MMAP_MAX_='0', MALLOC_TRIM_THRESHOLD_=str(2**62)),
+}
 BACKBONES = ('reference', 'secvit_paper', 'secvit_cs98', 'swin_t')
 DETECTORS = ('maskrcnn_secvit', 'maskrcnn_swin')
 VARIANTS = ('compile', 'bf16', 'cp')
@@ -122,7 +131,10 @@ def available_memory_bytes() -> int:
 # ----------------------------------------------------------------------------------------------
 def parse_size(text: str) -> Tuple[int, int, int]:
     """'800x1216' -> (1, 800, 1216); '224x224x8' -> (8, 224, 224)."""
-    parts = [int(p) for p in text.lower().split('x')]
+    try:
+        parts = [int(p) for p in text.lower().split('x')]
+    except ValueError:
+        parts = []
     if len(parts) == 2:
         return 1, parts[0], parts[1]
     if len(parts) == 3:
@@ -362,6 +374,7 @@ def detector_worker(spec: dict, base: str, variants: Tuple[str, ...]) -> dict:
 def run_subprocess(spec: dict, timeout: float) -> dict:
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS=str(spec['threads']), MKL_NUM_THREADS=str(spec['threads']))
+    env.update(ALLOCATORS[spec['allocator']])
     cmd = [sys.executable, osp.abspath(__file__), '--worker', json.dumps(spec)]
     start = time.perf_counter()
     try:
@@ -410,7 +423,8 @@ def fmt_diff(value, frac=None) -> str:
 
 def table(results: List[dict], meta: dict) -> str:
     lines = [
-        f"CPU {meta['cpu']}, {meta['threads']} threads, torch {meta['torch']}; time = best of "
+        f"CPU {meta['cpu']}, {meta['threads']} threads, torch {meta['torch']}, glibc malloc "
+        f"'{meta.get('allocator', 'default')}'; time = best of "
         f"{meta['repeats']} after {meta['warmup']} warm-up (x {meta['rounds']} rounds); peak MB = peak RSS of the phase above the "
         f"RSS after model build ({meta['memory_method']}, fresh process per case and phase); rel diff = "
         'max|out-ref|/max|ref| vs the plain algorithm with the same weights.',
@@ -495,6 +509,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--budget', type=float, default=60., help='seconds of timed runs per phase (>= 1 run)')
     parser.add_argument('--timeout', type=float, default=1800., help='seconds per subprocess before it is killed')
     parser.add_argument('--no-backward', action='store_true', help='forward only')
+    parser.add_argument('--allocator', choices=sorted(ALLOCATORS), default='default',
+                        help="glibc malloc settings of the worker processes: 'default', or 'retain' (keep freed "
+                        'memory in the heap instead of returning large blocks to the kernel; see the docstring)')
     parser.add_argument('--no-check', action='store_true', help='skip the agreement check')
     parser.add_argument('--no-fp64', action='store_true', help='skip the float64 agreement check')
     parser.add_argument('--fp64-max-pixels', type=int, default=800 * 1216,
@@ -514,10 +531,13 @@ def parse_args(argv=None) -> argparse.Namespace:
             args.sizes = ','.join(QUICK_SIZES)
         args.repeats, args.no_fp64, args.det_batch = 1, True, 1
     args.sizes = [s for s in args.sizes.split(',') if s]
-    for case in args.cases + args.detectors:
-        split_case(case)
-    for size in args.sizes + [args.det_size]:
-        parse_size(size)
+    try:
+        for case in args.cases + args.detectors:
+            split_case(case)
+        for size in args.sizes + [args.det_size]:
+            parse_size(size)
+    except ValueError as e:
+        parser.error(str(e))
     return args
 
 
@@ -536,7 +556,8 @@ def main(argv=None) -> int:
     except OSError:
         pass
     meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__, cpu=cpu,
-                threads=args.threads, repeats=args.repeats, warmup=args.warmup, budget=args.budget, rounds=args.rounds,
+                threads=args.threads, allocator=args.allocator, repeats=args.repeats, warmup=args.warmup,
+                budget=args.budget, rounds=args.rounds,
                 command='python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
                 memory_method='VmHWM')
     rows: Dict[Tuple[str, str], dict] = {}
@@ -547,7 +568,8 @@ def main(argv=None) -> int:
             batch, height, width = parse_size(job['size'])
             row = rows.setdefault((job['case'], job['size']), dict(case=job['case'], size=job['size'], notes=[]))
             first = round_index == 0
-            spec = dict(job, threads=args.threads, warmup=args.warmup, repeats=args.repeats, budget=args.budget,
+            spec = dict(job, threads=args.threads, allocator=args.allocator, warmup=args.warmup,
+                        repeats=args.repeats, budget=args.budget,
                         check=first and not args.no_check,
                         fp64=not args.no_fp64 and batch * height * width <= args.fp64_max_pixels,
                         det_batch=args.det_batch)

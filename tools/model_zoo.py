@@ -8,7 +8,7 @@ Each config in ``configs/`` (flat; demo and ablation configs are left out) is an
 are measured once. Results go to a JSON cache keyed by the model's config text, so an interrupted
 run picks up where it stopped and a changed model is measured again. The table between the
 ``<!-- model-zoo:begin -->`` / ``<!-- model-zoo:end -->`` markers of docs/model_zoo.md is rewritten
-from the cache; configs not measured yet are listed as such.
+(and the same table in README.md) from the cache; configs not measured yet are listed as such.
 """
 import argparse
 import glob
@@ -26,7 +26,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-DOC = osp.join(ROOT, 'docs', 'model_zoo.md')
+DOCS = (osp.join(ROOT, 'docs', 'model_zoo.md'), osp.join(ROOT, 'README.md'))
 BEGIN, END = '<!-- model-zoo:begin -->', '<!-- model-zoo:end -->'
 MODEL_NAMES = {'RetinaNet': 'RetinaNet', 'MaskRCNN': 'Mask R-CNN', 'CascadeRCNN': 'Cascade Mask R-CNN',
                'ImageClassifier': 'classifier'}
@@ -140,16 +140,17 @@ def render(rows: List[dict]) -> str:
     return '\n'.join(out)
 
 
-def write_doc(table: str) -> None:
-    text = open(DOC).read()
+def write_doc(table: str, doc: str) -> None:
+    """Replace what stands between the markers of ``doc`` (written to a temp file, then renamed)."""
+    text = open(doc).read()
     if BEGIN not in text or END not in text:
-        raise SystemExit(f'{DOC}: markers {BEGIN} / {END} not found')
+        raise SystemExit(f'{doc}: markers {BEGIN} / {END} not found')
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    tmp = DOC + '.tmp'
+    tmp = doc + '.tmp'
     with open(tmp, 'w') as f:
         f.write(f'{head}{BEGIN}\n{table}\n{END}{tail}')
-    os.replace(tmp, DOC)
+    os.replace(tmp, doc)
 
 
 def main(argv=None) -> None:
@@ -182,8 +183,9 @@ def main(argv=None) -> None:
     table = render(rows)
     print(table)
     if not args.dry_run:
-        write_doc(table)
-        print(f'wrote the table to {osp.relpath(DOC, ROOT)}')
+        for doc in DOCS:
+            write_doc(table, doc)
+            print(f'wrote the table to {osp.relpath(doc, ROOT)}')
 
 
 if __name__ == '__main__':

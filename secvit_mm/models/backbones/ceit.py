@@ -19,11 +19,11 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule, ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..input_checks import KeywordCheck, check_finite
 from ..layers import static_shapes
 from ..pretrained import load_pretrained_backbone
+from .base import FrozenStagesMixin
 
 PATCH_SIZE = 16  # effective patch: I2T stride 4 x patch projection stride 4
 LN_EPS = 1e-6
@@ -217,7 +217,7 @@ def _arch(embed_dims: int, num_heads: int, img_size: int = 224) -> dict:
 
 
 @MODELS.register_module()
-class CeiT(KeywordCheck, BaseModule):
+class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
     """CeiT backbone: `Incorporating Convolution Designs into Visual Transformers
     <https://arxiv.org/abs/2103.11816>`_.
 
@@ -480,27 +480,17 @@ class CeiT(KeywordCheck, BaseModule):
         return self.pyramid(maps)
 
     # ----------------------------------------------------------------------------- train modes
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages < 0:
-            return
+    def frozen_modules(self) -> List[nn.Module]:
         frozen: List[nn.Module] = [self.i2t, *self.layers[:self.frozen_stages]]
         if self.frozen_stages == self.num_layers and hasattr(self, 'lca'):
             frozen += [self.lca, self.final_norm]
-        self.cls_token.requires_grad = False
-        self.pos_embed.requires_grad = False
-        for module in frozen:
-            module.eval()
-            for p in module.parameters():
-                p.requires_grad = False
+        return frozen
 
-    def train(self, mode: bool = True) -> 'CeiT':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+    def _freeze_stages(self) -> None:
+        super()._freeze_stages()
+        if self.frozen_stages >= 0:  # the embeddings belong to the stem
+            self.cls_token.requires_grad = False
+            self.pos_embed.requires_grad = False
 
 
 def is_released_ceit_layout(state_dict: Dict[str, torch.Tensor]) -> bool:

@@ -45,6 +45,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
 from ..pretrained import load_pretrained_backbone
+from .base import FrozenStagesMixin
 
 __all__ = ['SECFasterViT']
 
@@ -155,7 +156,7 @@ def _attn_stage_values(value, name: str) -> Tuple[Optional[int], Optional[int]]:
 
 
 @MODELS.register_module()
-class SECFasterViT(BaseModule):
+class SECFasterViT(FrozenStagesMixin, BaseModule):
     """SEC-FasterViT backbone: FasterViT's conv stages 1-2 + SEC-attention stages 3-4.
 
     Args:
@@ -339,21 +340,6 @@ class SECFasterViT(BaseModule):
                 break
         return tuple(outs)
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages < 0:
-            return
-        modules = [self.stem] + list(self.stages[:self.frozen_stages])
-        modules += [getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages]
-        for module in modules:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'SECFasterViT':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
+    def frozen_modules(self) -> List[nn.Module]:
+        return [self.stem, *self.stages[:self.frozen_stages],
+                *(getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages)]

@@ -31,10 +31,10 @@ from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention, static_shapes
 from ..pretrained import load_pretrained_backbone
+from .base import FrozenStagesMixin, init_transformer_weights
 from .secvit import _per_stage
 
 __all__ = ['SECSwin']
@@ -135,7 +135,7 @@ class SECSwinStage(nn.Module):
 
 
 @MODELS.register_module()
-class SECSwin(BaseModule):
+class SECSwin(FrozenStagesMixin, BaseModule):
     """SEC-Swin backbone: Swin Transformer with SEC attention in place of window attention.
 
     Args:
@@ -236,7 +236,7 @@ class SECSwin(BaseModule):
         for i in self.out_indices:
             self.add_module(f'norm{i}', LayerNorm2d(embed_dims[i]))
         self.num_features = [embed_dims[i] for i in self.out_indices]
-        self.apply(self._init_module)
+        self.apply(init_transformer_weights)
         self._freeze_stages()
 
     @classmethod
@@ -261,17 +261,6 @@ class SECSwin(BaseModule):
                     raise ValueError(f'arch[{key!r}] needs {cls.num_stages} values, got {settings[key]}')
             return settings
         raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
-
-    @staticmethod
-    def _init_module(module: nn.Module) -> None:
-        # Swin's init: trunc-normal 0.02 for the (here 1x1-conv) linear layers, unit LayerNorms.
-        if isinstance(module, nn.Conv2d):
-            nn.init.trunc_normal_(module.weight, std=.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
 
     def init_weights(self) -> None:
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
@@ -304,21 +293,6 @@ class SECSwin(BaseModule):
                 break
         return tuple(outs)
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages < 0:
-            return
-        modules = [self.patch_embed] + list(self.stages[:self.frozen_stages])
-        modules += [getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages]
-        for module in modules:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'SECSwin':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
+    def frozen_modules(self) -> List[nn.Module]:
+        return [self.patch_embed, *self.stages[:self.frozen_stages],
+                *(getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages)]

@@ -18,11 +18,11 @@ from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
 from ..pretrained import describe_state_dict_mismatch, load_pretrained_backbone
 from ..input_checks import KeywordCheck, check_finite
+from .base import FrozenStagesMixin, init_transformer_weights
 
 __all__ = ['SecViT', 'convert_secvit_checkpoint', 'infer_secvit_arch']
 
@@ -172,7 +172,7 @@ def _per_stage(value: ClusterSpec, name: str, num_stages: int) -> Tuple[Optional
 
 
 @MODELS.register_module()
-class SecViT(KeywordCheck, BaseModule):
+class SecViT(KeywordCheck, FrozenStagesMixin, BaseModule):
     """SecViT backbone (Semantic Equitable Clustering ViT).
 
     Args:
@@ -298,7 +298,7 @@ class SecViT(KeywordCheck, BaseModule):
             downsample = ConvDownsample(embed_dims[i], embed_dims[i + 1]) if i < self.num_stages - 1 else None
             self.stages.append(SecViTStage(blocks, embed_dims[i] // num_heads[i], downsample, with_cp))
         self.num_features = [embed_dims[i] for i in self.out_indices]
-        self.apply(self._init_module)
+        self.apply(init_transformer_weights)
         self._freeze_stages()
 
     @classmethod
@@ -325,17 +325,6 @@ class SecViT(KeywordCheck, BaseModule):
                                      'divisible by 4 (2D RoPE)')
             return settings
         raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
-
-    @staticmethod
-    def _init_module(module: nn.Module) -> None:
-        # The released model's init: trunc-normal convs, unit LayerNorms.
-        if isinstance(module, nn.Conv2d):
-            nn.init.trunc_normal_(module.weight, std=.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
 
     def init_weights(self) -> None:
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
@@ -372,23 +361,8 @@ class SecViT(KeywordCheck, BaseModule):
                 break  # later stages feed no requested output
         return tuple(outs)
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages < 0:
-            return
-        modules = [self.stem] + list(self.stages[:self.frozen_stages])
-        for module in modules:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'SecViT':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
+    def frozen_modules(self) -> List[nn.Module]:
+        return [self.stem, *self.stages[:self.frozen_stages]]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ def cluster_layout(num_tokens: int,
     to ``ceil(N / len)`` so that no chunk is made of padding only (e.g. 9 tokens in 4 clusters gives
     3 chunks of 3). With neither argument (or a single cluster) attention is global.
     """
+    if isinstance(num_tokens, Tensor):
+        num_tokens = int(num_tokens)  # torch.jit.trace (FLOP counting) records sizes as tensors
     symbolic = not isinstance(num_tokens, int)  # a SymInt while exporting with dynamic shapes
     if not symbolic and num_tokens < 1:
         raise ValueError(f'SEC attention needs at least one token, got {num_tokens}')

@@ -1,0 +1,51 @@
+"""What the backbones here share: ``frozen_stages`` / ``norm_eval`` and the transformer init."""
+from typing import List
+
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+class FrozenStagesMixin:
+    """``frozen_stages`` / ``norm_eval`` the way mmdet and mmpretrain backbones behave.
+
+    A backbone lists what ``frozen_stages`` covers in :meth:`frozen_modules`; the mixin keeps those
+    modules in eval mode with ``requires_grad=False`` through every ``train()`` call, and with
+    ``norm_eval`` keeps all BatchNorms in eval mode while training (frozen statistics for small
+    detection batches). Put it before ``BaseModule`` in the bases.
+    """
+
+    frozen_stages: int
+    norm_eval: bool
+
+    def frozen_modules(self) -> List[nn.Module]:
+        """The modules ``frozen_stages`` (>= 0) freezes, stem included."""
+        raise NotImplementedError
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        for module in self.frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+
+def init_transformer_weights(module: nn.Module) -> None:
+    """Trunc-normal (std 0.02) convs with zero bias, unit LayerNorms: SecViT's released init and
+    Swin's (whose linear layers are the 1x1 convs here). Use as ``backbone.apply(...)``."""
+    if isinstance(module, nn.Conv2d):
+        nn.init.trunc_normal_(module.weight, std=.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)

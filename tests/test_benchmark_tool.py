@@ -1,0 +1,40 @@
+"""tools/benchmark.py end to end on a small input: each case runs in its own process, the result
+rows carry times, peak memory and the agreement of SecViT with the plain released algorithm, and
+the JSON file holds what the table shows. (Speed targets are not tested here: the tool's own
+target table reports them from a full run.)"""
+import json
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+
+
+def test_benchmark_measures_secvit_against_the_reference(tmp_path, capsys):
+    import benchmark
+    out = tmp_path / 'bench.json'
+    assert benchmark.main(['--cases', 'reference,secvit_paper', '--sizes', '64x96x2', '--detectors', 'none',
+                           '--repeats', '1', '--warmup', '0', '--allocator', 'retain', '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "glibc malloc 'retain'" in printed and '| secvit_paper | 64x96x2 |' in printed
+
+    saved = json.loads(out.read_text())
+    assert saved['meta']['allocator'] == 'retain'
+    rows = {r['case']: r for r in saved['results']}
+    assert set(rows) == {'reference', 'secvit_paper'}
+    for row in rows.values():
+        assert row['fwd_s'] > 0 and row['train_s'] > 0, row
+        assert row['fwd_peak_mb'] >= 0 and row['train_peak_mb'] > 0, row
+    # Same weights, same input: equal to float64 rounding (float32 may differ at sort near-ties).
+    assert rows['secvit_paper']['max_rel_diff_fp64'] < 1e-10
+
+
+def test_benchmark_refuses_unknown_cases_and_sizes(capsys):
+    import benchmark
+    import pytest
+    with pytest.raises(SystemExit):
+        benchmark.main(['--cases', 'secvit_fast'])
+    assert "unknown case 'secvit_fast'; choose from" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        benchmark.main(['--sizes', '224by224'])
+    assert "size must be HxW or HxWxBATCH, got '224by224'" in capsys.readouterr().err
