@@ -2,6 +2,7 @@
 from 32 to 1024 per side goes through SecViT-T and CeiT-T (hypothesis).
 """
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -88,7 +89,8 @@ BAD_ARGUMENTS = [
     ('kwarg typo', dict(type='SecViT', num_cluster=4), TypeError,
      "'num_cluster' (did you mean 'num_clusters'?); valid arguments: arch, in_channels, num_clusters"),
     ('kwarg typo 2', dict(type='SecViT', clustre_size=98), TypeError, "did you mean 'cluster_size'?"),
-    ('unknown type', dict(type='SecVit'), KeyError, 'SecVit is not in the mmengine::model registry'),
+    # mmengine names the current default scope (mmengine::, mmdet::, ...): whichever ran last.
+    ('unknown type', dict(type='SecVit'), KeyError, 'SecVit is not in the <scope>::model registry'),
     ('num_clusters 0', dict(type='SecViT', num_clusters=0), ValueError,
      'num_clusters must be a positive int or None, got 0'),
     ('num_clusters negative', dict(type='SecViT', num_clusters=(32, 8, -2, None)), ValueError,
@@ -114,7 +116,33 @@ BAD_ARGUMENTS = [
 def test_bad_backbone_arguments(cfg, error, message):
     with pytest.raises(error) as info:
         MODELS.build(cfg)
+    assert message in re.sub(r"'(\w+) is not in the \w+::", r"\1 is not in the <scope>::", str(info.value))
+
+
+# Stage arguments every staged backbone checks the same way (one helper, base.check_stage_args).
+STAGE_ARGUMENTS = [
+    ('out_indices too big', dict(out_indices=(0, 4)), 'out_indices must be in 0..3 (or negative from the end), got (0, 4)'),
+    ('out_indices empty', dict(out_indices=()), 'out_indices must name at least one stage'),
+    ('frozen_stages too big', dict(frozen_stages=5), 'frozen_stages must be in -1..4, got 5'),
+    ('drop_path_rate 1', dict(drop_path_rate=1.0), 'drop_path_rate must be in [0, 1), got 1.0'),
+    ('in_channels 0', dict(in_channels=0), 'in_channels must be a positive int, got 0'),
+]
+
+
+@pytest.mark.parametrize('backbone', ['SecViT', 'SECSwin', 'SECFasterViT'])
+@pytest.mark.parametrize('args, message', [r[1:] for r in STAGE_ARGUMENTS], ids=[r[0] for r in STAGE_ARGUMENTS])
+def test_bad_stage_arguments(backbone, args, message):
+    with pytest.raises(ValueError) as info:
+        MODELS.build(dict(type=backbone, **args))
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize('backbone', ['SecViT', 'SECSwin', 'SECFasterViT'])
+def test_out_indices_are_normalised(backbone):
+    """Negative indices count from the end; order and repeats do not matter."""
+    model = MODELS.build(dict(type=backbone, out_indices=(-1, 0, 3, 1)))
+    assert model.out_indices == (0, 1, 3)
+    assert len(model(torch.zeros(1, 3, 64, 64))) == 3
 
 
 def test_kwarg_typo_from_a_detector_config_names_the_valid_arguments():

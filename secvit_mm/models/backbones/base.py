@@ -1,8 +1,30 @@
-"""What the backbones here share: ``frozen_stages`` / ``norm_eval`` and the transformer init."""
-from typing import List
+"""What the backbones here share: argument checks, ``frozen_stages`` / ``norm_eval``, the transformer init."""
+from typing import List, Sequence, Tuple, Union
 
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def check_stage_args(num_stages: int, out_indices: Union[int, Sequence[int]], frozen_stages: int,
+                     drop_path_rate: float, in_channels: int) -> Tuple[int, ...]:
+    """Validate the arguments every staged backbone takes; returns ``out_indices`` normalised
+    (negative indices counted from the end, sorted, without repeats)."""
+    if not 0 <= drop_path_rate < 1:
+        raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate}')
+    given = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+    if not given:
+        raise ValueError('out_indices must name at least one stage')
+    indices = set()
+    for index in given:
+        if not isinstance(index, int) or not -num_stages <= index < num_stages:
+            raise ValueError(f'out_indices must be in 0..{num_stages - 1} (or negative from the end), '
+                             f'got {out_indices}')
+        indices.add(index % num_stages)
+    if not -1 <= frozen_stages <= num_stages:
+        raise ValueError(f'frozen_stages must be in -1..{num_stages}, got {frozen_stages}')
+    if not isinstance(in_channels, int) or in_channels < 1:
+        raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
+    return tuple(sorted(indices))
 
 
 class FrozenStagesMixin:

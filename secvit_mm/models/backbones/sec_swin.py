@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention, static_shapes
 from ..pretrained import load_pretrained_backbone
-from .base import FrozenStagesMixin, init_transformer_weights
+from .base import FrozenStagesMixin, check_stage_args, init_transformer_weights
 from .secvit import _per_stage
 
 __all__ = ['SECSwin']
@@ -196,24 +196,11 @@ class SECSwin(FrozenStagesMixin, BaseModule):
                                  'integer' + (' divisible by 4 (2D RoPE)' if use_rope else ''))
         if drop_path_rate is None:
             drop_path_rate = self.arch_settings.get('drop_path_rate', 0.)
-        if not 0 <= drop_path_rate < 1:
-            raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate}')
-        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
-        for i, index in enumerate(out_indices):
-            if index < 0:
-                out_indices[i] = index = index + self.num_stages
-            if not 0 <= index < self.num_stages:
-                raise ValueError(f'out_indices must be in 0..{self.num_stages - 1}, got {out_indices}')
-        if not out_indices:
-            raise ValueError('out_indices must name at least one stage')
-        if not -1 <= frozen_stages <= self.num_stages:
-            raise ValueError(f'frozen_stages must be in -1..{self.num_stages}, got {frozen_stages}')
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
+        out_indices = check_stage_args(self.num_stages, out_indices, frozen_stages, drop_path_rate, in_channels)
 
         self.in_channels = in_channels
         self.embed_dims = embed_dims
-        self.out_indices = tuple(sorted(set(out_indices)))
+        self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.num_clusters = _per_stage(num_clusters, 'num_clusters', self.num_stages)

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
 from ..pretrained import describe_state_dict_mismatch, load_pretrained_backbone
 from ..input_checks import KeywordCheck, check_finite
-from .base import FrozenStagesMixin, init_transformer_weights
+from .base import FrozenStagesMixin, check_stage_args, init_transformer_weights
 
 __all__ = ['SecViT', 'convert_secvit_checkpoint', 'infer_secvit_arch']
 
@@ -249,20 +249,8 @@ class SecViT(KeywordCheck, FrozenStagesMixin, BaseModule):
         num_heads = self.arch_settings['num_heads']
         if drop_path_rate is None:
             drop_path_rate = self.arch_settings.get('drop_path_rate', 0.)
-        if not 0 <= drop_path_rate < 1:
-            raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_path_rate}')
+        out_indices = check_stage_args(self.num_stages, out_indices, frozen_stages, drop_path_rate, in_channels)
         layer_scale = self.arch_settings.get('layer_scale', [False] * self.num_stages)
-
-        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
-        for i, index in enumerate(out_indices):
-            if index < 0:
-                out_indices[i] = index = index + self.num_stages
-            if not 0 <= index < self.num_stages:
-                raise ValueError(f'out_indices must be in 0..{self.num_stages - 1}, got {out_indices}')
-        if not -1 <= frozen_stages <= self.num_stages:
-            raise ValueError(f'frozen_stages must be in -1..{self.num_stages}, got {frozen_stages}')
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
 
         if stem_type not in ('conv', 'patch'):
             raise ValueError(f"stem_type must be 'conv' or 'patch', got {stem_type!r}")
@@ -272,7 +260,7 @@ class SecViT(KeywordCheck, FrozenStagesMixin, BaseModule):
         self.attn_type = attn_type
 
         self.in_channels = in_channels
-        self.out_indices = tuple(out_indices)
+        self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
