@@ -151,13 +151,13 @@ def _padding_mask(layout: ClusterLayout, device: torch.device) -> Tensor:
     if _symbolic(layout):
         slots = torch.arange(layout.num_clusters * layout.cluster_len, device=device)
         return (slots < layout.num_tokens).view(layout.num_clusters, 1, layout.cluster_len)
-    key = (layout, str(device))
-    mask = _MASK_CACHE.get(key) if static_shapes() else None
+    key, cache = (layout, str(device)), static_shapes()
+    mask = _MASK_CACHE.get(key) if cache else None
     if mask is None:
         mask = torch.ones(layout.num_clusters, 1, layout.cluster_len, dtype=torch.bool, device=device)
         if layout.num_padded:
             mask[-1, :, layout.cluster_len - layout.num_padded:] = False
-        if static_shapes():
+        if cache:
             if len(_MASK_CACHE) > 64:
                 _MASK_CACHE.clear()
             _MASK_CACHE[key] = mask
@@ -369,8 +369,8 @@ class RotaryEmbedding2d(nn.Module):
 
         Cached per size (outside tracing/compiling); this is what :class:`SECAttention` takes.
         """
-        key = (height, width, self.angle.device, self.angle.dtype)
-        cached = self._cache.get(key) if static_shapes() else None
+        key, cache = (height, width, self.angle.device, self.angle.dtype), static_shapes()
+        cached = self._cache.get(key) if cache else None
         if cached is not None:
             return cached
         rows = torch.arange(height, device=self.angle.device, dtype=self.angle.dtype)
@@ -379,8 +379,8 @@ class RotaryEmbedding2d(nn.Module):
         col_angle = (cols[:, None] * self.angle[None, :])[None, :, :].expand(height, width, -1)
         angle = torch.cat((row_angle, col_angle), dim=-1).reshape(height * width, -1)
         sin, cos = torch.sin(angle), torch.cos(angle)
-        tables = (sin, cos, torch.complex(cos[:, 0::2], sin[:, 0::2]) if static_shapes() else None)
-        if static_shapes():
+        tables = (sin, cos, torch.complex(cos[:, 0::2], sin[:, 0::2]) if cache else None)
+        if cache:
             if len(self._cache) > 16:
                 self._cache.clear()
             self._cache[key] = tables
