@@ -6,11 +6,11 @@ from setuptools import find_packages, setup
 HERE = osp.dirname(osp.abspath(__file__))
 
 
-def read_version() -> str:
+def read_version_file() -> dict:
     scope: dict = {}
     with open(osp.join(HERE, 'secvit_mm', 'version.py')) as f:
         exec(f.read(), scope)
-    return scope['__version__']
+    return scope
 
 
 def read_requirements(name: str) -> list:
@@ -19,16 +19,22 @@ def read_requirements(name: str) -> list:
                 if line.split('#')[0].strip()]
 
 
+# Supported version ranges, not the exact pins: `pip install -e .` into an existing OpenMMLab
+# environment keeps its torch and mmcv when they are in range. The exact stack verified together is in
+# requirements/runtime.txt, installed by tools/install.sh.
+VERSION_FILE = read_version_file()
+
 setup(
     name='secvit-mm',
-    version=read_version(),
+    version=VERSION_FILE['__version__'],
     description='SecViT and CeiT backbones for MMDetection, MMSegmentation and MMPretrain',
     long_description=open(osp.join(HERE, 'README.md')).read() if osp.exists(osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['secvit_mm', 'secvit_mm.*']),
     python_requires='>=3.10',
-    install_requires=read_requirements('runtime.txt'),
-    extras_require={'tests': read_requirements('tests.txt')},
+    install_requires=[name + spec for name, spec in VERSION_FILE['REQUIREMENTS'].items()],
+    extras_require={'tests': read_requirements('tests.txt') + read_requirements('onnx.txt'),
+                    'onnx': read_requirements('onnx.txt')},
     license='Apache-2.0',
     zip_safe=False,
 )
