@@ -1,84 +1,333 @@
 #!/usr/bin/env bash
-# Sets up .venv/ in the repo root with the pinned OpenMMLab stack and secvit_mm (editable).
+# Sets up a venv (default .venv/ in the repo root) with the verified OpenMMLab stack and secvit_mm (editable).
 #
-# mmcv 2.1.0 ships only as source on PyPI and must be compiled with its ops (~13 min on 2 cores).
-# The built wheel is kept OUTSIDE the repo, keyed by the torch version, so a warm machine reuses it
-# and a machine with another torch never picks up a wheel built against the wrong ABI.
-#   SECVIT_MM_CACHE   where the built mmcv wheel lives (default ~/.cache/secvit-mm)
-#   PYTHON            interpreter used to create the venv (default python3)
+#   bash tools/install.sh [--with-tests] [--with-onnx] [--cpu | --cuda] [--dry-run]
+#                         [--venv DIR] [--system-site-packages] [--keep-torch] [--wheels DIR] [--pypi-nvcc]
+#
+#   --cpu / --cuda          mmcv's ops flavour. Default: cuda when the venv's torch sees a GPU, else cpu.
+#   --dry-run               print the plan (flavour, CUDA version, arch list, cache path, compile or not)
+#                           and change nothing. `--cuda --dry-run` works without a GPU.
+#   --with-tests            also the test requirements (pytest, hypothesis, onnx, ...)
+#   --with-onnx             also the ONNX export requirements (requirements/onnx.txt)
+#   --venv DIR              the venv to create or reuse (default: .venv in the repo root)
+#   --system-site-packages  create the venv on top of the interpreter's packages (an existing torch)
+#   --keep-torch            keep the torch / torchvision already importable instead of the pinned ones
+#                           (an existing environment; its version must be in secvit_mm's supported range)
+#   --wheels DIR            offline: pip uses only the wheels (and the mmcv source) in DIR, no index
+#   --pypi-nvcc             CUDA: take nvcc and headers from PyPI even when a matching nvcc is installed
+#
+# mmcv 2.1.0 ships only as source on PyPI and is compiled with its ops (about 13 min on 2 cores for
+# the CPU ops; CUDA ops take longer). The built wheel is kept OUTSIDE the repo, keyed by torch version,
+# Python tag and flavour (torch-2.14.1-cp311-cpu, torch-2.14.1-cp311-cu130-sm90): a torch version string
+# is the same for CPU and CUDA builds, so without the flavour a CPU-only mmcv built on a login node would be
+# reused on GPU nodes and fail at the first NMS on a CUDA tensor.
+#   SECVIT_MM_CACHE        where built mmcv wheels live (default ~/.cache/secvit-mm)
+#   SECVIT_MM_VENV         same as --venv
+#   PYTHON                 interpreter used to create the venv (default python3)
+#   MAX_JOBS               parallel compile jobs (default: all cores)
+#   TORCH_CUDA_ARCH_LIST   CUDA archs to build for (default: the visible GPUs', else torch's own list)
+#   CUDA_HOME              a CUDA toolkit to use (its nvcc major version must match torch's CUDA)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+VENV="${SECVIT_MM_VENV:-$ROOT/.venv}"
 PY="${PYTHON:-python3}"
 CACHE="${SECVIT_MM_CACHE:-$HOME/.cache/secvit-mm}"
 TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
+TORCH_WHEEL_CUDA=13.0  # the PyPI wheel of torch 2.14.1 is +cu130 (used by --dry-run before torch is installed)
 MMCV_VERSION=2.1.0
-WITH_TESTS=0
-[[ "${1:-}" == "--with-tests" ]] && WITH_TESTS=1
+WITH_TESTS=0 WITH_ONNX=0 FLAVOUR=auto DRY_RUN=0 KEEP_TORCH=0 SYSTEM_SITE=0 WHEELS="" PYPI_NVCC=0
 
+die() { printf '[install] error: %s\n' "$*" >&2; exit 1; }
 log() { printf '[install] %s\n' "$*"; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --with-tests) WITH_TESTS=1 ;;
+    --with-onnx) WITH_ONNX=1 ;;
+    --cpu) FLAVOUR=cpu ;;
+    --cuda) FLAVOUR=cuda ;;
+    --dry-run) DRY_RUN=1 ;;
+    --keep-torch) KEEP_TORCH=1 ;;
+    --system-site-packages) SYSTEM_SITE=1 ;;
+    --pypi-nvcc) PYPI_NVCC=1 ;;
+    --venv) [[ $# -ge 2 ]] || die "--venv needs a directory"; VENV="$(realpath -m "$2")"; shift ;;
+    --wheels) [[ $# -ge 2 && -d "$2" ]] || die "--wheels needs an existing directory of wheels"
+              WHEELS="$(realpath "$2")"; shift ;;
+    -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (see: bash tools/install.sh --help)" ;;
+  esac
+  shift
+done
+
 start=$(date +%s)
-
-if [[ ! -x "$VENV/bin/python" ]]; then
-  log "creating $VENV"
-  "$PY" -m venv "$VENV"
-fi
 VPY="$VENV/bin/python"
-pip_install() { "$VPY" -m pip install --disable-pip-version-check -q -c "$ROOT/requirements/constraints.txt" "$@"; }
+if [[ $DRY_RUN == 0 && ! -x "$VPY" ]]; then
+  log "creating $VENV"
+  if [[ $SYSTEM_SITE == 1 ]]; then "$PY" -m venv --system-site-packages "$VENV"; else "$PY" -m venv "$VENV"; fi
+fi
 
-pip_install --upgrade "pip>=24,<26"
-pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
-pip_install "setuptools<81" wheel ninja
+# Constraints: with --keep-torch the environment's torch stays, so the torch pins are left out.
+CONSTRAINTS="$ROOT/requirements/constraints.txt"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+if [[ $KEEP_TORCH == 1 ]]; then
+  grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/constraints.txt" > "$TMP/constraints.txt"
+  CONSTRAINTS="$TMP/constraints.txt"
+fi
+PIP_SOURCE=()
+[[ -n "$WHEELS" ]] && PIP_SOURCE=(--no-index --find-links "$WHEELS")
+pip_install() { "$VPY" -m pip install --disable-pip-version-check -q "${PIP_SOURCE[@]}" -c "$CONSTRAINTS" "$@"; }
 
-# The wheel cache is keyed by the torch version AND the Python tag (both change the mmcv ABI).
-PYTAG=$("$VPY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
-WHEEL_DIR="$CACHE/wheels/torch-$TORCH_VERSION-$PYTAG"
-mmcv_ok() { "$VPY" - <<'PY' 2>/dev/null
-import mmcv, mmcv.ops  # noqa: F401  (the compiled ops must load, not just the Python part)
-from mmcv.ops import nms
-assert mmcv.__version__ == "2.1.0"
+if [[ $DRY_RUN == 0 ]]; then
+  [[ -z "$WHEELS" ]] && pip_install --upgrade "pip>=24,<26"
+  if [[ $KEEP_TORCH == 0 ]]; then
+    pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+  fi
+  pip_install "setuptools<81" wheel ninja
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# What the environment holds: torch, its CUDA, the GPUs, the C++ standard its extensions need.
+# ---------------------------------------------------------------------------------------------------
+PROBE_PY="$VPY"
+[[ -x "$PROBE_PY" ]] || PROBE_PY="$PY"
+eval "$("$PROBE_PY" - <<'PY'
+import shlex, sys
+out = dict(PYTAG=f'cp{sys.version_info[0]}{sys.version_info[1]}', TORCH_FOUND='0', TORCH_VER='', TORCH_CUDA='',
+           GPU_ARCHS='', TORCH_ARCHS='', CXX_STD='c++17')
+try:
+    import importlib.util
+    import torch
+    # read, not imported: importing cpp_extension looks for a CUDA toolkit and warns when it finds none
+    ext_source = importlib.util.find_spec('torch.utils.cpp_extension').origin
+except Exception:
+    pass
+else:
+    out.update(TORCH_FOUND='1', TORCH_VER=torch.__version__.split('+')[0], TORCH_CUDA=torch.version.cuda or '')
+    if torch.cuda.is_available():
+        caps = sorted({torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())})
+        out['GPU_ARCHS'] = ';'.join(f'{a}.{b}' for a, b in caps)
+    try:  # the archs this torch was built for; readable without a GPU
+        flags = torch._C._cuda_getArchFlags().split() if out['TORCH_CUDA'] else []
+        out['TORCH_ARCHS'] = ';'.join(f'{f[3:-1]}.{f[-1]}' for f in flags if f.startswith('sm_'))
+    except Exception:
+        pass
+    # torch >= 2.10's headers need C++20; mmcv 2.1.0 hard-codes -std=c++17 (raised by the wrappers below)
+    if '-std=c++20' in open(ext_source).read():
+        out['CXX_STD'] = 'c++20'
+print('\n'.join(f'{k}={shlex.quote(v)}' for k, v in out.items()))
+PY
+)"
+TORCH_SOURCE="installed in $( [[ -x "$VPY" ]] && echo "$VENV" || echo "$PROBE_PY" )"
+if [[ $TORCH_FOUND == 0 ]]; then
+  [[ $DRY_RUN == 1 ]] || die "torch does not import in $VENV (with --keep-torch, the environment must have torch)"
+  [[ $KEEP_TORCH == 1 ]] && die "--keep-torch: no torch importable with $PROBE_PY"
+  TORCH_VER=$TORCH_VERSION TORCH_CUDA=$TORCH_WHEEL_CUDA CXX_STD=c++20 TORCH_SOURCE="pinned; venv not created yet"
+fi
+
+if [[ $FLAVOUR == auto ]]; then
+  if [[ -n "$GPU_ARCHS" ]]; then FLAVOUR=cuda; FLAVOUR_WHY="a GPU is visible"
+  else FLAVOUR=cpu; FLAVOUR_WHY="no GPU visible to torch"; fi
+else
+  FLAVOUR_WHY="--$FLAVOUR"
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# CUDA: version, arch list, compiler.
+# ---------------------------------------------------------------------------------------------------
+NVCC_PLAN="-" ARCH_LIST="-" KEY="cpu"
+if [[ $FLAVOUR == cuda ]]; then
+  [[ -n "$TORCH_CUDA" ]] || die "--cuda: torch $TORCH_VER ($TORCH_SOURCE) is a CPU-only build; install a CUDA build of torch or use --cpu"
+  CUDA_MAJOR=${TORCH_CUDA%%.*}
+  CUDA_TAG="cu${TORCH_CUDA//./}"
+  if [[ -n "${TORCH_CUDA_ARCH_LIST:-}" ]]; then ARCH_LIST="$TORCH_CUDA_ARCH_LIST"; ARCH_WHY="TORCH_CUDA_ARCH_LIST"
+  elif [[ -n "$GPU_ARCHS" ]]; then ARCH_LIST="$GPU_ARCHS"; ARCH_WHY="the visible GPUs"
+  elif [[ -n "$TORCH_ARCHS" ]]; then ARCH_LIST="$TORCH_ARCHS"
+    ARCH_WHY="torch's own list, no GPU visible; set TORCH_CUDA_ARCH_LIST (e.g. 9.0) to build fewer"
+  else ARCH_LIST="9.0"; ARCH_WHY="default (H100/H200), no GPU visible; set TORCH_CUDA_ARCH_LIST for others"; fi
+  arch_key=$(echo "$ARCH_LIST" | tr ' ;,' '\n\n\n' | sed '/^$/d; s/+PTX/ptx/; s/\.//' | paste -sd- -)
+  KEY="$CUDA_TAG-sm$arch_key"
+
+  # nvcc: $CUDA_HOME, then nvcc on the PATH, then /usr/local/cuda; its major version must match torch's.
+  NVCC_HOME="" NVCC_REL=""
+  nvcc_home_of() {  # the toolkit root of an nvcc (follows wrapper scripts: nvcc reports where it runs)
+    local probe="$TMP/probe.cu"; : > "$probe"
+    "$1" --dryrun -c "$probe" -o "$TMP/probe.o" 2>&1 | sed -n 's/^#\$ _HERE_=\(.*\)\/bin$/\1/p' | head -n1
+  }
+  if [[ $PYPI_NVCC == 0 ]]; then
+    for cand in "${CUDA_HOME:+$CUDA_HOME/bin/nvcc}" "$(command -v nvcc || true)" /usr/local/cuda/bin/nvcc; do
+      [[ -n "$cand" && -x "$cand" ]] || continue
+      rel=$("$cand" --version 2>/dev/null | sed -n 's/.*release \([0-9]*\.[0-9]*\).*/\1/p')
+      home=$(nvcc_home_of "$cand")
+      if [[ "${rel%%.*}" == "$CUDA_MAJOR" && -n "$home" ]]; then NVCC_HOME="$home"; NVCC_REL="$rel"; break; fi
+      log "ignoring $cand (CUDA $rel; torch $TORCH_VER needs CUDA $CUDA_MAJOR.x)"
+    done
+  fi
+  if [[ -n "$NVCC_HOME" ]]; then
+    NVCC_PLAN="$NVCC_HOME/bin/nvcc (CUDA $NVCC_REL)"
+  else
+    case "$CUDA_MAJOR" in
+      13) NV_PKGS=(nvidia-cuda-nvcc nvidia-nvvm nvidia-cuda-crt nvidia-cuda-cccl nvidia-cuda-runtime) ;;
+      12) NV_PKGS=(nvidia-cuda-nvcc-cu12 nvidia-cuda-cccl-cu12 nvidia-cuda-runtime-cu12) ;;
+      *) die "no nvcc for CUDA $TORCH_CUDA found and no PyPI recipe for CUDA $CUDA_MAJOR: install the CUDA $TORCH_CUDA toolkit and set CUDA_HOME" ;;
+    esac
+    NV_SPECS=("${NV_PKGS[@]/%/==$TORCH_CUDA.*}")
+    NVCC_PLAN="from PyPI into the venv: ${NV_SPECS[*]}"
+  fi
+fi
+
+TORCH_KEY="torch-$TORCH_VER-$PYTAG-$KEY"
+WHEEL_DIR="$CACHE/wheels/$TORCH_KEY"
+
+# mmcv with ops of the right flavour: the compiled ops load, report their CUDA build, and run nms and
+# RoIAlign on a tensor of the flavour's device (on the CPU when a CUDA build meets no GPU).
+mmcv_check() { "$VPY" - "$1" "$MMCV_VERSION" <<'PY'
+import sys
+flavour, version = sys.argv[1], sys.argv[2]
+try:
+    import mmcv
+    import torch
+    from mmcv.ops import RoIAlign, get_compiling_cuda_version, nms
+except Exception as e:  # not installed, or ops that do not load
+    sys.exit(f'mmcv {version} with ops does not import: {e}')
+if mmcv.__version__ != version:
+    sys.exit(f'mmcv {mmcv.__version__} installed, {version} wanted')
+built = get_compiling_cuda_version()
+if flavour == 'cuda' and built == 'not available':
+    sys.exit('the installed mmcv was compiled WITHOUT CUDA ops: the first NMS / RoIAlign on a GPU tensor would '
+             'fail in training. Rebuild it for CUDA: bash tools/install.sh --cuda (or --cpu for a CPU-only venv)')
+device = 'cuda' if flavour == 'cuda' and torch.cuda.is_available() else 'cpu'
+boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]], device=device)
+scores = torch.tensor([0.9, 0.8, 0.7], device=device)
+_, keep = nms(boxes, scores, 0.5)
+feats = torch.arange(2 * 16 * 16, dtype=torch.float32, device=device).reshape(1, 2, 16, 16)
+rois = torch.tensor([[0., 2., 2., 10., 10.]], device=device)
+pooled = RoIAlign((2, 2), 1.0, 0)(feats, rois)
+if keep.tolist() != [0, 2] or pooled.shape != (1, 2, 2, 2) or pooled.device.type != device:
+    sys.exit(f'mmcv ops gave wrong results on {device}: keep={keep.tolist()}, RoIAlign {tuple(pooled.shape)}')
+note = '' if device == flavour else ' (CUDA ops built, no GPU visible to run them: checked on the CPU)'
+print(f'mmcv {version} ops OK on {device}, compiled with CUDA: {built}{note}')
+if flavour == 'cpu' and torch.cuda.is_available():
+    print('warning: a GPU is visible but this mmcv has CPU ops only (--cpu); GPU training needs --cuda')
 PY
 }
-if mmcv_ok; then
-  log "mmcv $MMCV_VERSION with ops already installed"
+
+MMCV_STATE=""
+if [[ -x "$VPY" ]] && mmcv_check "$FLAVOUR" > "$TMP/check.log" 2>&1; then
+  MMCV_STATE="installed and working: $(tail -n1 "$TMP/check.log")"
+else
+  cached=$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)
+  if [[ -n "$cached" ]]; then MMCV_STATE="would install the cached $cached"
+  else MMCV_STATE="would compile mmcv $MMCV_VERSION ($FLAVOUR ops) and cache the wheel"; fi
+fi
+
+if [[ $DRY_RUN == 1 ]]; then
+  cat <<EOF
+[install] plan (dry run: nothing changed)
+  venv          $VENV $( [[ -x "$VPY" ]] && echo "(exists)" || echo "(would be created)" )
+  python        $PYTAG
+  torch         $TORCH_VER, CUDA ${TORCH_CUDA:-none} ($TORCH_SOURCE)
+  flavour       $FLAVOUR ($FLAVOUR_WHY)
+  CUDA          $( [[ $FLAVOUR == cuda ]] && echo "$TORCH_CUDA ($CUDA_TAG)" || echo "-" )
+  arch list     $ARCH_LIST$( [[ $FLAVOUR == cuda ]] && echo " ($ARCH_WHY)" )
+  nvcc          $NVCC_PLAN
+  C++ standard  $CXX_STD
+  cache key     $TORCH_KEY
+  cache path    $WHEEL_DIR
+  mmcv          $MMCV_STATE
+  pip source    $( [[ -n "$WHEELS" ]] && echo "offline: $WHEELS" || echo "package index" )
+EOF
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# Build mmcv when neither the venv nor the cache has one of this flavour.
+# ---------------------------------------------------------------------------------------------------
+make_std_wrapper() {  # $1: wrapper path, $2: the compiler it runs. Raises mmcv's -std=c++14/17 to $CXX_STD.
+  cat > "$1" <<SH
+#!/usr/bin/env bash
+args=()
+for a in "\$@"; do
+  case "\$a" in -std=c++14|-std=c++17|-std=gnu++14|-std=gnu++17) a=-std=$CXX_STD ;; esac
+  args+=("\$a")
+done
+exec $2 "\${args[@]}"
+SH
+  chmod +x "$1"
+}
+
+pypi_cuda_home() {  # NVIDIA's compiler and headers from PyPI, assembled into one CUDA_HOME in the venv
+  log "installing nvcc and headers for CUDA $TORCH_CUDA from PyPI: ${NV_SPECS[*]}"
+  pip_install "${NV_SPECS[@]}"
+  local site home="$VENV/cuda-$TORCH_CUDA"
+  site=$("$VPY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  local nvcc_bin
+  nvcc_bin=$(ls "$site"/nvidia/*/bin/nvcc 2>/dev/null | head -n1)
+  [[ -n "$nvcc_bin" ]] || die "nvcc not found under $site/nvidia after installing ${NV_SPECS[*]}"
+  local top; top=$(dirname "$(dirname "$nvcc_bin")")
+  rm -rf "$home" && mkdir -p "$home/include" "$home/lib64"
+  ln -s "$top/bin" "$home/bin"
+  local nvvm; nvvm=$(ls -d "$site"/nvidia/*/nvvm 2>/dev/null | head -n1)
+  [[ -n "$nvvm" ]] || die "nvvm (cicc) not found under $site/nvidia: nvcc cannot compile without it"
+  ln -s "$nvvm" "$home/nvvm"
+  for inc in "$site"/nvidia/*/include; do cp -rsn "$inc/." "$home/include/"; done
+  for lib in "$site"/nvidia/*/lib/libcudart.so*; do ln -sf "$lib" "$home/lib64/"; done
+  local cudart; cudart=$(ls "$home"/lib64/libcudart.so.* 2>/dev/null | head -n1)
+  [[ -n "$cudart" ]] || die "libcudart not found under $site/nvidia (torch's nvidia-cuda-runtime package)"
+  ln -sf "$(basename "$cudart")" "$home/lib64/libcudart.so"
+  NVCC_HOME="$home"
+  NVCC_REL=$("$home/bin/nvcc" --version | sed -n 's/.*release \([0-9]*\.[0-9]*\).*/\1/p')
+  log "CUDA_HOME=$home (nvcc $NVCC_REL)"
+}
+
+if [[ "$MMCV_STATE" == installed* ]]; then
+  log "mmcv $MMCV_VERSION: $MMCV_STATE"
 else
   wheel=$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)
   if [[ -z "$wheel" ]]; then
-    log "compiling mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION (about 13 minutes)"
+    build_env=(MMCV_WITH_OPS=1 "MAX_JOBS=${MAX_JOBS:-$(nproc)}")
+    make_std_wrapper "$TMP/cxx" g++
+    build_env+=("CXX=$TMP/cxx")
+    if [[ $FLAVOUR == cuda ]]; then
+      [[ -n "$NVCC_HOME" ]] || pypi_cuda_home
+      make_std_wrapper "$TMP/nvcc" "$NVCC_HOME/bin/nvcc"
+      build_env+=(FORCE_CUDA=1 "CUDA_HOME=$NVCC_HOME" "PYTORCH_NVCC=$TMP/nvcc" "TORCH_CUDA_ARCH_LIST=$ARCH_LIST")
+      log "compiling mmcv $MMCV_VERSION with CUDA $NVCC_REL ops for $ARCH_LIST against torch $TORCH_VER (long: tens of minutes on few cores)"
+    else
+      # mmcv's build takes the CUDA path whenever torch sees a GPU: hide the GPUs for a CPU-only build.
+      build_env+=(FORCE_CUDA=0 CUDA_VISIBLE_DEVICES=)
+      log "compiling mmcv $MMCV_VERSION with CPU ops against torch $TORCH_VER (about 13 minutes on 2 cores)"
+    fi
     mkdir -p "$WHEEL_DIR"
-    build_tmp=$(mktemp -d)
-    # torch 2.14 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17: the wrapper upgrades the flag.
-    cat > "$build_tmp/cxx20" <<'SH'
-#!/usr/bin/env bash
-args=()
-for a in "$@"; do
-  case "$a" in -std=c++14|-std=c++17|-std=gnu++14|-std=gnu++17) a=-std=c++20 ;; esac
-  args+=("$a")
-done
-exec g++ "${args[@]}"
-SH
-    chmod +x "$build_tmp/cxx20"
-    CXX="$build_tmp/cxx20" MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-2}" \
-      "$VPY" -m pip wheel --no-build-isolation --no-deps --no-cache-dir -q \
-      -w "$build_tmp/out" "mmcv==$MMCV_VERSION"
+    build_start=$(date +%s)
+    env "${build_env[@]}" "$VPY" -m pip wheel --no-build-isolation --no-deps --no-cache-dir -q \
+      "${PIP_SOURCE[@]}" -w "$TMP/out" "mmcv==$MMCV_VERSION"
     # Move into place atomically so an interrupted build never leaves a broken cached wheel.
-    built=$(ls "$build_tmp"/out/mmcv-*.whl)
+    built=$(ls "$TMP"/out/mmcv-*.whl)
     cp "$built" "$WHEEL_DIR/.partial.whl"
     mv "$WHEEL_DIR/.partial.whl" "$WHEEL_DIR/$(basename "$built")"
-    rm -rf "$build_tmp"
     wheel="$WHEEL_DIR/$(basename "$built")"
+    log "built $wheel in $(( $(date +%s) - build_start )) s"
   else
     log "reusing cached $wheel"
   fi
   pip_install --no-deps --force-reinstall "$wheel"
 fi
 
-pip_install -r "$ROOT/requirements/runtime.txt"
-if [[ $WITH_TESTS == 1 ]]; then
-  pip_install -r "$ROOT/requirements/tests.txt"
+reqs=(-r "$ROOT/requirements/runtime.txt")
+if [[ $KEEP_TORCH == 1 ]]; then
+  grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/runtime.txt" > "$TMP/runtime.txt"
+  reqs=(-r "$TMP/runtime.txt")
 fi
+[[ $WITH_TESTS == 1 ]] && reqs+=(-r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/onnx.txt")
+[[ $WITH_ONNX == 1 ]] && reqs+=(-r "$ROOT/requirements/onnx.txt")
+pip_install "${reqs[@]}"
 pip_install --no-deps --no-build-isolation -e "$ROOT"
-mmcv_ok || { echo "mmcv ops failed to load after install" >&2; exit 1; }
-log "done in $(( $(date +%s) - start )) s: activate with 'source .venv/bin/activate'"
+if ! mmcv_check "$FLAVOUR" > "$TMP/check.log" 2>&1; then
+  cat "$TMP/check.log" >&2
+  die "mmcv's ops failed the $FLAVOUR check after install (see above)"
+fi
+log "$(tail -n1 "$TMP/check.log")"
+"$VPY" -c 'import secvit_mm' || die "secvit_mm does not import in $VENV (see above)"
+log "done in $(( $(date +%s) - start )) s: activate with 'source $VENV/bin/activate'"
