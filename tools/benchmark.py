@@ -4,6 +4,7 @@
     python tools/benchmark.py --quick                                    # 224x224x8 + 512x512, minutes
     python tools/benchmark.py --cases secvit_cs98,swin_t --sizes 800x1216 --repeats 5
     python tools/benchmark.py --cases secvit_paper+compile,secvit_paper+bf16,secvit_paper+cp --sizes 512x512
+    python tools/benchmark.py --device cuda --gpu                           # the GPU set (tools/device_check.sh)
 
 Cases (backbones, batch x 3 x H x W input, all four stage outputs):
 
@@ -12,8 +13,9 @@ Cases (backbones, batch x 3 x H x W input, all four stage outputs):
 * ``secvit_paper``: this package's SecViT-T, the paper's clusters (32/8/2/global), same weights.
 * ``secvit_cs98``: SecViT-T with ``cluster_size=98`` (linear in the image), same weights.
 * ``swin_t``: mmdet's SwinTransformer with the Swin-T settings (96, [2,2,6,2], [3,6,12,24], window 7).
-* suffixes: ``+compile`` (``torch.compile`` of the backbone), ``+bf16`` (CPU bf16 autocast),
-  ``+cp`` (``with_cp=True``: activation checkpointing, for training memory).
+* suffixes: ``+compile`` (``torch.compile`` of the backbone), ``+bf16`` / ``+fp16`` (bf16 / fp16
+  autocast on the benchmark's device), ``+cp`` (``with_cp=True``: activation checkpointing, for
+  training memory).
 
 Detectors (``--detectors``): one training step (data preprocessing, losses, backward, AdamW step) of
 Mask R-CNN with SecViT-T (configs/mask_rcnn_secvit_t_1x.py, ``model.backbone.init_cfg=None``) and with
@@ -29,7 +31,9 @@ Method:
 * Memory: peak resident memory of the phase above the resident memory after the model and input
   were built (the kernel's VmHWM, reset through /proc/self/clear_refs at the start of the phase;
   ru_maxrss minus the RSS after the build where that is not available). It counts everything the
-  phase allocates: activations, saved tensors, gradients, workspaces.
+  phase allocates: activations, saved tensors, gradients, workspaces. With ``--device cuda``: peak
+  CUDA memory allocated by torch during the phase above what was allocated at its start
+  (``torch.cuda.max_memory_allocated``), and times are taken after ``torch.cuda.synchronize()``.
 * Agreement: max over the outputs of ``max|out - ref| / max|ref|``, ``ref`` = the same weights and
   input run by the plain algorithm: the released model for the paper clusters, the same model with
   ``use_reference_attention`` for ``cluster_size``. In float32, and in float64 (``--no-fp64`` skips
@@ -71,9 +75,12 @@ ALLOCATORS = {
 }
 BACKBONES = ('reference', 'secvit_paper', 'secvit_cs98', 'swin_t')
 DETECTORS = ('maskrcnn_secvit', 'maskrcnn_swin')
-VARIANTS = ('compile', 'bf16', 'cp')
+VARIANTS = ('compile', 'bf16', 'fp16', 'cp')
 FULL_SIZES = ('224x224x8', '512x512', '800x1216', '1600x2432')
 QUICK_SIZES = ('224x224x8', '512x512')
+# --gpu: the detection-resolution set of tools/device_check.sh, forward + backward at 800x1333, batch 2.
+GPU_SIZE = '800x1333x2'
+GPU_CASES = tuple(f'{c}{p}' for p in ('', '+fp16', '+bf16') for c in BACKBONES)
 SWIN_T = dict(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7)
 PAPER_CLUSTERS = (32, 8, 2, None)
 RESULT_TAG = 'BENCHMARK_RESULT '
@@ -115,7 +122,31 @@ class PeakMemory:
         return round(max(0, peak - self.base_kb) / 1024, 1)
 
 
-def available_memory_bytes() -> int:
+class CudaPeakMemory:
+    """Peak CUDA memory allocated by torch during a phase above the allocation at its start, in MB."""
+    method = 'cuda.max_memory_allocated'
+
+    def __init__(self) -> None:
+        import torch
+        gc.collect()
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        self.base = torch.cuda.memory_allocated()
+
+    def peak_mb(self) -> float:
+        import torch
+        torch.cuda.synchronize()
+        return round((torch.cuda.max_memory_allocated() - self.base) / 2**20, 1)
+
+
+def peak_memory(device: str):
+    return CudaPeakMemory() if device == 'cuda' else PeakMemory()
+
+
+def available_memory_bytes(device: str = 'cpu') -> int:
+    if device == 'cuda':
+        import torch
+        return torch.cuda.mem_get_info()[0]
     try:
         with open('/proc/meminfo') as f:
             for line in f:
@@ -216,7 +247,15 @@ def max_relative_difference(outs, refs) -> Tuple[float, float]:
 # ----------------------------------------------------------------------------------------------
 # Worker (one phase of one case in a fresh process)
 # ----------------------------------------------------------------------------------------------
-def timed(fn: Callable[[], None], warmup: int, repeats: int, budget: float) -> Dict[str, float]:
+def timed(fn: Callable[[], None], warmup: int, repeats: int, budget: float,
+          device: str = 'cpu') -> Dict[str, float]:
+    if device == 'cuda':  # CUDA calls return before the GPU is done: time up to the end of its work
+        import torch
+        body = fn
+
+        def fn():
+            body()
+            torch.cuda.synchronize()
     start = time.perf_counter()
     first = None
     for _ in range(max(warmup, 0)):
@@ -234,10 +273,12 @@ def timed(fn: Callable[[], None], warmup: int, repeats: int, budget: float) -> D
     return dict(best=min(times), runs=len(times), first=first, total=time.perf_counter() - start)
 
 
-def _autocast(variants):
+def _autocast(variants, device: str = 'cpu'):
     import torch
     if 'bf16' in variants:
-        return torch.autocast('cpu', dtype=torch.bfloat16)
+        return torch.autocast(device, dtype=torch.bfloat16)
+    if 'fp16' in variants:
+        return torch.autocast(device, dtype=torch.float16)
     return contextlib.nullcontext()
 
 
@@ -247,17 +288,19 @@ def worker(spec: dict) -> dict:
     base, variants = split_case(spec['case'])
     if base.startswith('maskrcnn'):
         return detector_worker(spec, base, variants)
+    device = spec.get('device', 'cpu')
     batch, height, width = parse_size(spec['size'])
     model, forward = build_backbone(base, variants)
+    model.to(device)
     if 'compile' in variants:
         forward = torch.compile(model)
-    x = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(1)).to(device)
     result = {}
     if spec['phase'] == 'fwd':
         model.eval()
-        memory = PeakMemory()
-        with torch.no_grad(), _autocast(variants):
-            t = timed(lambda: forward(x), spec['warmup'], spec['repeats'], spec['budget'])
+        memory = peak_memory(device)
+        with torch.no_grad(), _autocast(variants, device):
+            t = timed(lambda: forward(x), spec['warmup'], spec['repeats'], spec['budget'], device)
         result.update(fwd_s=t['best'], fwd_runs=t['runs'], fwd_first_s=t['first'], fwd_peak_mb=memory.peak_mb(),
                       memory_method=memory.method)
         if spec['check'] and base != 'swin_t' and base != 'reference':
@@ -267,15 +310,15 @@ def worker(spec: dict) -> dict:
         params = [p for p in model.parameters() if p.requires_grad]
 
         def step():
-            with _autocast(variants):
+            with _autocast(variants, device):
                 outs = forward(x)
                 loss = sum(o.float().mean() for o in outs)
             loss.backward()
             for p in params:
                 p.grad = None
 
-        memory = PeakMemory()
-        t = timed(step, spec['warmup'], spec['repeats'], spec['budget'])
+        memory = peak_memory(device)
+        t = timed(step, spec['warmup'], spec['repeats'], spec['budget'], device)
         result.update(train_s=t['best'], train_runs=t['runs'], train_first_s=t['first'],
                       train_peak_mb=memory.peak_mb(), memory_method=memory.method)
     return result
@@ -288,10 +331,10 @@ def check_agreement(model, forward, base, variants, x, spec) -> dict:
     batch, height, width = x.shape[0], x.shape[2], x.shape[3]
     out = {}
     if base == 'secvit_paper':
-        if reference_attention_bytes(batch, height, width, False) > 0.7 * available_memory_bytes():
+        if reference_attention_bytes(batch, height, width, False) > 0.7 * available_memory_bytes(x.device.type):
             return dict(check='skipped (reference attention maps do not fit in memory)')
         _, reference = secvit_weights()
-        reference.eval()
+        reference.to(x.device).eval()
         run_reference = reference.forward_features
     else:
         reference = model
@@ -301,12 +344,12 @@ def check_agreement(model, forward, base, variants, x, spec) -> dict:
                 return model(inp)
 
     with torch.no_grad():
-        with _autocast(variants):
+        with _autocast(variants, x.device.type):
             got = [o.float() for o in forward(x)]
         want = run_reference(x)
         out['max_rel_diff_fp32'], out['frac_over_1e-4_fp32'] = max_relative_difference(got, want)
         del want
-        if spec['fp64'] and 'compile' not in variants and 'bf16' not in variants:
+        if spec['fp64'] and 'compile' not in variants and 'bf16' not in variants and 'fp16' not in variants:
             model.double()
             reference.double()
             x64 = x.double()
@@ -344,9 +387,11 @@ def detector_worker(spec: dict, base: str, variants: Tuple[str, ...]) -> dict:
         with open(path, 'w') as f:
             f.write(text)
         cfg = Config.fromfile(path)
+    device = spec.get('device', 'cpu')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
+    model.to(device)
     model.train()
     if 'compile' in variants:
         model.backbone = torch.compile(model.backbone)
@@ -359,11 +404,11 @@ def detector_worker(spec: dict, base: str, variants: Tuple[str, ...]) -> dict:
 
     def step():
         torch.manual_seed(0)  # same proposals sampled every step
-        with _autocast(variants):
+        with _autocast(variants, device):
             model.train_step(data, optim_wrapper)
 
-    memory = PeakMemory()
-    t = timed(step, spec['warmup'], spec['repeats'], spec['budget'])
+    memory = peak_memory(device)
+    t = timed(step, spec['warmup'], spec['repeats'], spec['budget'], device)
     return dict(train_s=t['best'], train_runs=t['runs'], train_first_s=t['first'], train_peak_mb=memory.peak_mb(),
                 memory_method=memory.method, det_batch=batch)
 
@@ -394,6 +439,22 @@ def run_subprocess(spec: dict, timeout: float) -> dict:
     return dict(error=f'{why}: ' + ' | '.join(tail))
 
 
+def run_inline(spec: dict) -> dict:
+    """One phase in this process (``--in-process``): on a GPU the peak-memory counter is reset per
+    phase, so separate processes are not needed, and each would pay torch's import and CUDA start."""
+    import torch
+    try:
+        return worker(spec)
+    except torch.cuda.OutOfMemoryError:
+        return dict(skipped='out of GPU memory')
+    except Exception as e:  # a broken case is reported in its row, the others still run
+        return dict(error=f'{type(e).__name__}: {e}'.splitlines()[0][:300])
+    finally:
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
 def plan(args) -> List[dict]:
     jobs = []
     for case in args.cases:
@@ -422,12 +483,19 @@ def fmt_diff(value, frac=None) -> str:
 
 
 def table(results: List[dict], meta: dict) -> str:
+    if meta.get('device') == 'cuda':
+        head = (f"GPU {meta['cpu']}, torch {meta['torch']}; time = best of {meta['repeats']} after {meta['warmup']} "
+                f"warm-up (x {meta['rounds']} rounds), synchronised; peak MB = peak CUDA memory allocated during the "
+                "phase above the allocation at its start (torch.cuda.max_memory_allocated, one process); rel diff = "
+                'max|out-ref|/max|ref| vs the plain algorithm with the same weights.')
+    else:
+        head = (f"CPU {meta['cpu']}, {meta['threads']} threads, torch {meta['torch']}, glibc malloc "
+                f"'{meta.get('allocator', 'default')}'; time = best of "
+                f"{meta['repeats']} after {meta['warmup']} warm-up (x {meta['rounds']} rounds); peak MB = peak RSS of the "
+                f"phase above the RSS after model build ({meta['memory_method']}, fresh process per case and phase); "
+                'rel diff = max|out-ref|/max|ref| vs the plain algorithm with the same weights.')
     lines = [
-        f"CPU {meta['cpu']}, {meta['threads']} threads, torch {meta['torch']}, glibc malloc "
-        f"'{meta.get('allocator', 'default')}'; time = best of "
-        f"{meta['repeats']} after {meta['warmup']} warm-up (x {meta['rounds']} rounds); peak MB = peak RSS of the phase above the "
-        f"RSS after model build ({meta['memory_method']}, fresh process per case and phase); rel diff = "
-        'max|out-ref|/max|ref| vs the plain algorithm with the same weights.',
+        head,
         '',
         '| case | input | fwd s | fwd peak MB | fwd+bwd s | fwd+bwd peak MB | rel diff fp32 | rel diff fp64 | note |',
         '|---|---|---:|---:|---:|---:|---:|---:|---|',
@@ -446,6 +514,38 @@ def find(results, case, size) -> Optional[dict]:
         if r['case'] == case and r['size'] == size:
             return r
     return None
+
+
+def gpu_targets(results: List[dict], det_size: str) -> List[dict]:
+    """GPU targets at detection resolution (fwd+bwd, each precision measured): the paper mode at least
+    2x faster than the plain released algorithm with at most half its peak memory, and
+    ``cluster_size=98`` no slower than Swin-T."""
+    checks = []
+    for precision in ('', '+fp16', '+bf16'):
+        label = {'': 'fp32', '+fp16': 'fp16 autocast', '+bf16': 'bf16 autocast'}[precision]
+        row = {case: find(results, case + precision, GPU_SIZE) or {} for case in BACKBONES}
+        ref, paper = row['reference'].get('train_s'), row['secvit_paper'].get('train_s')
+        if ref and paper:
+            checks.append(_check(f'{GPU_SIZE} {label}: paper fwd+bwd speed-up vs released', ref / paper, 2.0,
+                                 'higher', f'{ref * 1e3:.0f} ms / {paper * 1e3:.0f} ms'))
+        ref_m, paper_m = row['reference'].get('train_peak_mb'), row['secvit_paper'].get('train_peak_mb')
+        if ref_m and paper_m:
+            checks.append(_check(f'{GPU_SIZE} {label}: paper fwd+bwd peak memory / released', paper_m / ref_m, 0.5,
+                                 'lower', f'{paper_m:.0f} MB / {ref_m:.0f} MB'))
+        cs, swin = row['secvit_cs98'].get('train_s'), row['swin_t'].get('train_s')
+        if cs and swin:
+            checks.append(_check(f'{GPU_SIZE} {label}: cluster_size=98 fwd+bwd time / Swin-T', cs / swin, 1.0,
+                                 'lower', f'{cs * 1e3:.0f} ms / {swin * 1e3:.0f} ms'))
+    det_s, det_w = (find(results, c, det_size) or {} for c in ('maskrcnn_secvit', 'maskrcnn_swin'))
+    if det_s.get('train_s') and det_w.get('train_s'):
+        checks.append(_check(f'Mask R-CNN {det_size}: SecViT-T / Swin-T', det_s['train_s'] / det_w['train_s'], 1.0,
+                             'lower', f"{det_s['train_s'] * 1e3:.0f} ms / {det_w['train_s'] * 1e3:.0f} ms"))
+    return checks
+
+
+def _check(name, value, limit, better, detail) -> dict:
+    ok = value >= limit if better == 'higher' else value <= limit
+    return dict(target=name, value=round(value, 3), limit=limit, ok=bool(ok), detail=detail)
 
 
 def targets(results: List[dict], det_size: str) -> List[dict]:
@@ -521,9 +621,23 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'time: robust to other load on the machine')
     parser.add_argument('--quick', action='store_true',
                         help=f"sizes {','.join(QUICK_SIZES)}, 1 repeat, no float64 check, Mask R-CNN batch 1")
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu',
+                        help='where the models run (cuda: peak memory is torch.cuda.max_memory_allocated)')
+    parser.add_argument('--gpu', action='store_true',
+                        help=f'the GPU set: {GPU_SIZE} fwd+bwd of {",".join(BACKBONES)} in fp32 / fp16 / bf16 '
+                        'autocast and one Mask R-CNN 800x1333 batch-2 step of SecViT-T and Swin-T, in process, '
+                        'no float64 check')
+    parser.add_argument('--in-process', action='store_true',
+                        help='run every phase in this process (default with --device cuda; the CPU figures need '
+                        'fresh processes for their RSS peaks)')
     parser.add_argument('--out', help='write the results as JSON here (e.g. benchmark_results/full.json)')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.gpu:
+        args.device, args.cases, args.sizes = 'cuda', ','.join(GPU_CASES), GPU_SIZE
+        args.det_size, args.det_batch, args.no_fp64 = '800x1333', 2, True
+    if args.device == 'cuda':
+        args.in_process = True
     args.cases = [] if args.cases in ('', 'none') else [c for c in args.cases.split(',') if c]
     args.detectors = [] if args.detectors in ('', 'none') else [d for d in args.detectors.split(',') if d]
     if args.quick:
@@ -549,13 +663,19 @@ def main(argv=None) -> int:
         return 0
 
     import torch
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        print('--device cuda: torch sees no CUDA GPU (torch.cuda.is_available() is False)', file=sys.stderr)
+        return 2
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
             cpu = next((l.split(':', 1)[1].strip() for l in f if l.startswith('model name')), cpu)
     except OSError:
         pass
+    if args.device == 'cuda':
+        cpu = f'{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})'
     meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__, cpu=cpu,
+                device=args.device,
                 threads=args.threads, allocator=args.allocator, repeats=args.repeats, warmup=args.warmup,
                 budget=args.budget, rounds=args.rounds,
                 command='python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
@@ -572,7 +692,7 @@ def main(argv=None) -> int:
                         repeats=args.repeats, budget=args.budget,
                         check=first and not args.no_check,
                         fp64=not args.no_fp64 and batch * height * width <= args.fp64_max_pixels,
-                        det_batch=args.det_batch)
+                        det_batch=args.det_batch, device=args.device)
             phases = ['train'] if base.startswith('maskrcnn') else ['fwd'] + ([] if args.no_backward else ['train'])
             for phase in phases:
                 if (job['case'], job['size'], phase) in skipped:
@@ -580,9 +700,9 @@ def main(argv=None) -> int:
                 why = None
                 if base == 'reference':
                     need = reference_attention_bytes(batch, height, width, phase == 'train')
-                    if need > 0.8 * available_memory_bytes():
+                    if need > 0.8 * available_memory_bytes(args.device):
                         why = (f'skipped (its attention maps need ~{need / 2**30:.0f} GB, '
-                               f'{available_memory_bytes() / 2**30:.0f} GB available)')
+                               f'{available_memory_bytes(args.device) / 2**30:.0f} GB available)')
                 if phase == 'train' and row.get('fwd_s') and why is None:
                     estimate = 3.5 * row['fwd_s'] * (args.warmup + 1)
                     if estimate > args.timeout:
@@ -590,7 +710,10 @@ def main(argv=None) -> int:
                 if why is None:
                     print(f"[benchmark] round {round_index + 1}/{args.rounds}: {job['case']} {job['size']} {phase}",
                           file=sys.stderr, flush=True)
-                    result = run_subprocess(dict(spec, phase=phase), args.timeout)
+                    if args.in_process:
+                        result = run_inline(dict(spec, phase=phase))
+                    else:
+                        result = run_subprocess(dict(spec, phase=phase), args.timeout)
                     why = result.get('skipped') or result.get('error')
                 if why is not None:
                     row['notes'].append(f"{'fwd+bwd' if phase == 'train' else phase} {why}")
@@ -617,7 +740,7 @@ def main(argv=None) -> int:
         results.append(row)
 
     det_size = f'{args.det_size} b{args.det_batch} train step'
-    checks = targets(results, det_size)
+    checks = gpu_targets(results, det_size) if args.device == 'cuda' else targets(results, det_size)
     print(table(results, meta))
     if checks:
         print()
