@@ -180,42 +180,13 @@ fi
 TORCH_KEY="torch-$TORCH_VER-$PYTAG-$KEY"
 WHEEL_DIR="$CACHE/wheels/$TORCH_KEY"
 
-# mmcv with ops of the right flavour: the compiled ops load, report their CUDA build, and run nms and
-# RoIAlign on a tensor of the flavour's device (on the CPU when a CUDA build meets no GPU).
-mmcv_check() { "$VPY" - "$1" "$MMCV_VERSION" <<'PY'
-import sys
-flavour, version = sys.argv[1], sys.argv[2]
-try:
-    import mmcv
-    import torch
-    from mmcv.ops import RoIAlign, get_compiling_cuda_version, nms
-except Exception as e:  # not installed, or ops that do not load
-    sys.exit(f'mmcv {version} with ops does not import: {e}')
-if mmcv.__version__ != version:
-    sys.exit(f'mmcv {mmcv.__version__} installed, {version} wanted')
-built = get_compiling_cuda_version()
-if flavour == 'cuda' and built == 'not available':
-    sys.exit('the installed mmcv was compiled WITHOUT CUDA ops: the first NMS / RoIAlign on a GPU tensor would '
-             'fail in training. Rebuild it for CUDA: bash tools/install.sh --cuda (or --cpu for a CPU-only venv)')
-device = 'cuda' if flavour == 'cuda' and torch.cuda.is_available() else 'cpu'
-boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]], device=device)
-scores = torch.tensor([0.9, 0.8, 0.7], device=device)
-_, keep = nms(boxes, scores, 0.5)
-feats = torch.arange(2 * 16 * 16, dtype=torch.float32, device=device).reshape(1, 2, 16, 16)
-rois = torch.tensor([[0., 2., 2., 10., 10.]], device=device)
-pooled = RoIAlign((2, 2), 1.0, 0)(feats, rois)
-if keep.tolist() != [0, 2] or pooled.shape != (1, 2, 2, 2) or pooled.device.type != device:
-    sys.exit(f'mmcv ops gave wrong results on {device}: keep={keep.tolist()}, RoIAlign {tuple(pooled.shape)}')
-note = '' if device == flavour else ' (CUDA ops built, no GPU visible to run them: checked on the CPU)'
-print(f'mmcv {version} ops OK on {device}, compiled with CUDA: {built}{note}')
-if flavour == 'cpu' and torch.cuda.is_available():
-    print('warning: a GPU is visible but this mmcv has CPU ops only (--cpu); GPU training needs --cuda')
-PY
-}
+# mmcv with ops of the right flavour (tools/check_mmcv_ops.py): the compiled ops load, report their CUDA
+# build, and run nms and RoIAlign on a tensor of the flavour's device.
+mmcv_check() { "$VPY" "$ROOT/tools/check_mmcv_ops.py" "$1" --version "$MMCV_VERSION"; }
 
 MMCV_STATE=""
 if [[ -x "$VPY" ]] && mmcv_check "$FLAVOUR" > "$TMP/check.log" 2>&1; then
-  MMCV_STATE="installed and working: $(tail -n1 "$TMP/check.log")"
+  MMCV_STATE="installed and working: $(head -n1 "$TMP/check.log")"
 else
   cached=$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)
   if [[ -n "$cached" ]]; then MMCV_STATE="would install the cached $cached"
@@ -328,6 +299,6 @@ if ! mmcv_check "$FLAVOUR" > "$TMP/check.log" 2>&1; then
   cat "$TMP/check.log" >&2
   die "mmcv's ops failed the $FLAVOUR check after install (see above)"
 fi
-log "$(tail -n1 "$TMP/check.log")"
+log "$(cat "$TMP/check.log")"
 "$VPY" -c 'import secvit_mm' || die "secvit_mm does not import in $VENV (see above)"
 log "done in $(( $(date +%s) - start )) s: activate with 'source $VENV/bin/activate'"
