@@ -13,7 +13,8 @@
 #   --system-site-packages  create the venv on top of the interpreter's packages (an existing torch)
 #   --keep-torch            keep the torch / torchvision already importable instead of the pinned ones
 #                           (an existing environment; its version must be in secvit_mm's supported range)
-#   --wheels DIR            offline: pip uses only the wheels (and the mmcv source) in DIR, no index
+#   --wheels DIR            offline: no package index; installs every wheel in DIR (no dependency
+#                           resolution) and compiles mmcv from the source in it (tools/make_wheelhouse.sh)
 #   --pypi-nvcc             CUDA: take nvcc and headers from PyPI even when a matching nvcc is installed
 #
 # mmcv 2.1.0 ships only as source on PyPI and is compiled with its ops (about 13 min on 2 cores for
@@ -54,7 +55,7 @@ while [[ $# -gt 0 ]]; do
     --venv) [[ $# -ge 2 ]] || die "--venv needs a directory"; VENV="$(realpath -m "$2")"; shift ;;
     --wheels) [[ $# -ge 2 && -d "$2" ]] || die "--wheels needs an existing directory of wheels"
               WHEELS="$(realpath "$2")"; shift ;;
-    -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see: bash tools/install.sh --help)" ;;
   esac
   shift
@@ -286,19 +287,26 @@ else
   pip_install --no-deps --force-reinstall "$wheel"
 fi
 
-reqs=(-r "$ROOT/requirements/runtime.txt")
-if [[ $KEEP_TORCH == 1 ]]; then
-  grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/runtime.txt" > "$TMP/runtime.txt"
-  reqs=(-r "$TMP/runtime.txt")
+if [[ -n "$WHEELS" ]]; then
+  # Offline: the folder is the plan (tools/make_wheelhouse.sh made it for this machine's environment);
+  # each wheel goes in as it is, and the imports below say what is missing.
+  pip_install --no-deps "$WHEELS"/*.whl
+else
+  reqs=(-r "$ROOT/requirements/runtime.txt")
+  if [[ $KEEP_TORCH == 1 ]]; then
+    grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/runtime.txt" > "$TMP/runtime.txt"
+    reqs=(-r "$TMP/runtime.txt")
+  fi
+  [[ $WITH_TESTS == 1 ]] && reqs+=(-r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/onnx.txt")
+  [[ $WITH_ONNX == 1 ]] && reqs+=(-r "$ROOT/requirements/onnx.txt")
+  pip_install "${reqs[@]}"
 fi
-[[ $WITH_TESTS == 1 ]] && reqs+=(-r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/onnx.txt")
-[[ $WITH_ONNX == 1 ]] && reqs+=(-r "$ROOT/requirements/onnx.txt")
-pip_install "${reqs[@]}"
 pip_install --no-deps --no-build-isolation -e "$ROOT"
 if ! mmcv_check "$FLAVOUR" > "$TMP/check.log" 2>&1; then
   cat "$TMP/check.log" >&2
   die "mmcv's ops failed the $FLAVOUR check after install (see above)"
 fi
 log "$(cat "$TMP/check.log")"
-"$VPY" -c 'import secvit_mm' || die "secvit_mm does not import in $VENV (see above)"
+"$VPY" -c 'import secvit_mm, mmdet.apis, mmseg.apis, mmpretrain.apis' ||
+  die "secvit_mm or an OpenMMLab package does not import in $VENV (see above)"
 log "done in $(( $(date +%s) - start )) s: activate with 'source $VENV/bin/activate'"
