@@ -38,3 +38,32 @@ def test_benchmark_refuses_unknown_cases_and_sizes(capsys):
     with pytest.raises(SystemExit):
         benchmark.main(['--sizes', '224by224'])
     assert "size must be HxW or HxWxBATCH, got '224by224'" in capsys.readouterr().err
+
+
+def test_gpu_targets_judge_each_precision_on_fwd_bwd_time_and_peak_memory():
+    import benchmark
+    size = benchmark.GPU_SIZE
+
+    def row(case, train_s, mb):
+        return dict(case=case, size=size, train_s=train_s, train_peak_mb=mb)
+
+    results = [row('reference', 1.0, 1000.), row('secvit_paper', 0.4, 400.), row('secvit_cs98', 0.3, 300.),
+               row('swin_t', 0.25, 350.),  # fp32: cs98 slower than Swin-T
+               row('reference+fp16', 0.5, 800.), row('secvit_paper+fp16', 0.3, 500.)]  # fp16: < 2x, > 0.5x
+    checks = {c['target']: c for c in benchmark.gpu_targets(results, 'none')}
+    assert checks[f'{size} fp32: paper fwd+bwd speed-up vs released']['ok'] is True
+    assert checks[f'{size} fp32: paper fwd+bwd peak memory / released']['ok'] is True
+    assert checks[f'{size} fp32: cluster_size=98 fwd+bwd time / Swin-T']['ok'] is False
+    assert checks[f'{size} fp16 autocast: paper fwd+bwd speed-up vs released']['ok'] is False
+    assert checks[f'{size} fp16 autocast: paper fwd+bwd peak memory / released']['value'] == 0.625
+    assert not any('bf16' in name for name in checks), 'no bf16 rows were measured'
+
+
+def test_gpu_benchmark_refuses_to_run_without_a_gpu(capsys):
+    import benchmark
+    import pytest
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('a GPU is visible')
+    assert benchmark.main(['--gpu']) == 2
+    assert 'torch sees no CUDA GPU' in capsys.readouterr().err
