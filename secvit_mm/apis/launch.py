@@ -101,17 +101,17 @@ def _data_hint(path: str) -> str:
     return 'fix data_root / ann_file in the config or with --cfg-options'
 
 
-def _datasets(dataset: dict):
+def leaf_datasets(dataset: dict):
     """The leaf dataset configs (through RepeatDataset / ConcatDataset / ClassBalancedDataset)."""
     if not isinstance(dataset, dict):
         return
     inner = dataset.get('dataset')
     inners = dataset.get('datasets')
     if isinstance(inner, dict):
-        yield from _datasets(inner)
+        yield from leaf_datasets(inner)
     elif isinstance(inners, (list, tuple)):
         for d in inners:
-            yield from _datasets(d)
+            yield from leaf_datasets(d)
     else:
         yield dataset
 
@@ -126,7 +126,7 @@ def check_data_paths(cfg: Config, splits=('train', 'val', 'test')) -> None:
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for dataset in _datasets(loader.get('dataset')):
+        for dataset in leaf_datasets(loader.get('dataset')):
             root = dataset.get('data_root') or ''
             if not isinstance(root, str) or '://' in root:
                 continue
