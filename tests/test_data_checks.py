@@ -6,7 +6,6 @@ Every broken case is a small changed copy of the built-in demo data (one helper,
 import json
 import os
 import os.path as osp
-import shutil
 import time
 
 import numpy as np
@@ -14,42 +13,11 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
+from conftest import DET_CONFIG, SEG_CONFIG, broken_copy, edit_coco, options_for
 from secvit_mm.datasets import make_ade20k_demo, make_coco_instance_demo
 from secvit_mm.datasets.checks import (DataCheckError, check_datasets, enforce_data_checks,
                                        format_reports, has_errors)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DET_CONFIG = osp.join(ROOT, 'configs/demo/mask_rcnn_secvit_t_demo.py')
-SEG_CONFIG = osp.join(ROOT, 'configs/demo/semfpn_secvit_t_demo.py')
-
-
-@pytest.fixture(scope='session')
-def demo_data(tmp_path_factory):
-    base = tmp_path_factory.mktemp('demo')
-    make_coco_instance_demo(str(base / 'coco'), num_train=4, num_val=2, image_size=(64, 80))
-    make_ade20k_demo(str(base / 'ade'), num_train=4, num_val=2, image_size=(64, 80))
-    return base
-
-
-def broken_copy(demo_data, tmp_path, kind: str, edit=None) -> str:
-    """A copy of the demo ``kind`` ('coco' / 'ade') in tmp_path, changed by ``edit(root)``."""
-    root = str(tmp_path / kind)
-    shutil.copytree(demo_data / kind, root)
-    if edit is not None:
-        edit(root)
-    return root
-
-
-def edit_coco(split: str, change):
-    """An ``edit`` that applies ``change(coco_dict, root)`` to the split's annotation file."""
-    def edit(root):
-        path = osp.join(root, 'annotations', f'instances_{split}.json')
-        with open(path) as f:
-            coco = json.load(f)
-        change(coco, root)
-        with open(path, 'w') as f:
-            json.dump(coco, f)
-    return edit
 
 
 def config_for(root: str, kind: str) -> Config:
@@ -61,13 +29,6 @@ def config_for(root: str, kind: str) -> Config:
         for split in ('val', 'test'):
             cfg[f'{split}_evaluator'].ann_file = osp.join(root, 'annotations/instances_val2017.json')
     return cfg
-
-
-def options_for(root: str, kind: str) -> list:
-    opts = [f'{s}_dataloader.dataset.data_root={root}/' for s in ('train', 'val', 'test')]
-    if kind == 'coco':
-        opts += [f'{s}_evaluator.ann_file={root}/annotations/instances_val2017.json' for s in ('val', 'test')]
-    return opts
 
 
 def problems(cfg, splits=('train', 'val', 'test'), fast=False):

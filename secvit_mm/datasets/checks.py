@@ -401,6 +401,7 @@ def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
         names = sorted(osp.relpath(osp.join(d, f), img_dir) for d, _, fs in os.walk(img_dir)
                        for f in fs if f.endswith(img_suffix))
     report.images = report.objects = len(names)
+    report.class_objects = {'labelled pixels': [len(names), 0]}  # all maps ignored: refused
     if not names:
         report.problem(ERROR, f'no {img_suffix} image in {img_dir}', 'fix data_root / '
                        'data_prefix / img_suffix').add(img_dir, 0)
@@ -441,11 +442,18 @@ def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
                                        f'{seg_name} (values {bad[:5].tolist()})')
                     report.images_lost += 1
                     continue
+                ignored = {ignore, 255, 0} if reduce_zero else {ignore}
+                if not set(values.tolist()) - ignored:
+                    report.problem(WARNING, 'label map with no labelled pixel (all ignored)',
+                                   'fix the label map (with reduce_zero_label, 0 is ignored)').add(
+                                       seg_name)
+                    continue
         if not _check_image_file(report, img_path, name, seg_hw, resize, osp.isfile(img_path),
                                  i in headers):
             report.images_lost += 1
             continue
         report.objects_kept += 1
+        report.class_objects['labelled pixels'][1] += 1
 
 
 # ----------------------------------------------------------------------------- entry points
