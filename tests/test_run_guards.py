@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from secvit_mm.apis.launch import (CheckpointMismatchError, ConfigOptionError, RunFinishedError,
+from secvit_mm.apis.launch import (CheckpointMismatchError, ConfigError, ConfigOptionError, RunFinishedError,
                                    WorkDirLockedError, load_config, work_dir_lock)
 from secvit_mm.utils import EmptyGroundTruthError
 from secvit_mm.utils.safe_load import CheckpointReadError
@@ -194,3 +194,45 @@ def test_training_whose_epoch_had_no_ground_truth_stops_with_a_clear_error(demo_
         main(argv)
     with pytest.raises(EmptyGroundTruthError, match='no ground truth reached the model in 2 training iterations'):
         main(argv + ['--skip-data-check'])
+
+
+# ----------------------------------------------------------------------------- config wiring
+
+
+def test_unknown_dataloader_key_is_named_with_the_likely_one(demo_data, tmp_path):
+    from tools.train import main
+    with pytest.raises(ConfigError, match=r"train_dataloader: unknown key 'batchsize' \(did you mean 'batch_size'\?\)"):
+        main([SEG_CONFIG, '--work-dir', str(tmp_path / 'w'),
+              '--cfg-options', *options_for(str(demo_data / 'ade'), 'ade'), 'train_dataloader.batchsize=2'])
+
+
+def test_out_indices_that_do_not_match_the_neck_in_channels_are_named(tmp_path):
+    from secvit_mm.apis.launch import check_neck_channels
+    cfg = load_config(DET_CONFIG, {'model.backbone.out_indices': (1, 2, 3)})
+    with pytest.raises(ConfigError) as info:
+        check_neck_channels(cfg)
+    assert 'model.backbone.out_indices (1, 2, 3) gives 3 feature maps with channels [128, 256, 512]' in str(info.value)
+    assert 'set model.neck.in_channels=[128, 256, 512]' in str(info.value)
+    check_neck_channels(load_config(DET_CONFIG))  # the shipped wiring passes
+
+
+def test_paper_mode_attention_on_very_many_tokens_warns_once_with_the_cost_and_cluster_size():
+    from secvit_mm.models.backbones.secvit import SecViT
+    tiny = dict(embed_dims=[16, 32, 32, 32], depths=[1, 1, 1, 1], num_heads=[2, 2, 4, 4])
+    model = SecViT(arch=tiny, num_clusters=(2, 2, 1, None)).eval()
+    model.large_cluster_tokens = 64  # 128x128: 1024 stage-1 tokens in 2 clusters of 512
+    with pytest.warns(UserWarning, match=r'hold up to 512 tokens: about [0-9.]+ GFLOPs .*model.backbone.cluster_size=98') as record:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, 128, 128))
+            model(torch.zeros(1, 3, 128, 128))
+    assert len([w for w in record if 'paper-mode' in str(w.message)]) == 1
+    fixed = SecViT(arch=tiny, cluster_size=16).eval()
+    fixed.large_cluster_tokens = 64
+    assert fixed.attention_cost(128, 128)[0] == 0  # fixed-size clusters: nothing to warn about
+
+
+def test_real_4000x3000_paper_mode_estimate_against_coco_size():
+    from secvit_mm.models.backbones.secvit import SecViT
+    model = SecViT(arch='tiny')
+    assert model.attention_cost(800, 1333)[0] == 2100 < model.large_cluster_tokens
+    assert model.attention_cost(3000, 4000)[0] == 23500 > model.large_cluster_tokens

@@ -19,7 +19,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402
-                                   check_data_paths, config_scope, default_work_dir, load_config,
+                                   check_data_paths, check_dataloader_keys, check_neck_channels,
+                                   config_scope, default_work_dir, load_config,
                                    run_cli)
 from secvit_mm.datasets.checks import enforce_data_checks  # noqa: E402
 
@@ -84,6 +85,8 @@ def main(argv=None) -> None:
             raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint!r}')
         cfg.load_from = args.checkpoint
     check_data_paths(cfg, ('test', ))
+    check_dataloader_keys(cfg, ('test', ))
+    check_neck_channels(cfg)
     if not args.skip_data_check:
         enforce_data_checks(cfg, ('test', ), 'tools/test.py')
     if args.show_dir:

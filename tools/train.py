@@ -20,7 +20,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402
-                                   check_checkpoint_paths, check_data_paths, check_resume,
+                                   check_checkpoint_paths, check_data_paths, check_dataloader_keys,
+                                   check_neck_channels, check_resume,
                                    clean_stale_tmp, default_work_dir, enable_amp,
                                    enable_auto_scale_lr, load_config, refuse_to_overwrite,
                                    resume_checkpoint, run_cli, work_dir_lock)
@@ -64,6 +65,8 @@ def main(argv=None) -> None:
         cfg.resume, cfg.load_from = True, args.resume
     splits = ('train', 'val') if cfg.get('val_cfg') else ('train', )
     check_data_paths(cfg, splits)
+    check_dataloader_keys(cfg, splits)
+    check_neck_channels(cfg)
     if not cfg.get('resume'):
         check_checkpoint_paths(cfg)
     if not args.skip_data_check:

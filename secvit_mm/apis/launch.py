@@ -189,6 +189,65 @@ def check_data_paths(cfg: Config, splits=('train', 'val', 'test')) -> None:
                     + _data_hint(missing))
 
 
+# Keys mmengine's Runner.build_dataloader takes itself; the rest go to torch's DataLoader.
+_RUNNER_DATALOADER_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn',
+                           'num_batch_per_epoch', 'disable_subprocess_warning')
+
+
+def check_dataloader_keys(cfg: Config, splits=('train', 'val', 'test')) -> None:
+    """ConfigError naming an unknown ``*_dataloader`` key (was: a TypeError from torch's DataLoader)."""
+    import difflib
+    import inspect
+
+    from torch.utils.data import DataLoader
+    valid = sorted(set(inspect.signature(DataLoader.__init__).parameters) - {'self'}
+                   | set(_RUNNER_DATALOADER_KEYS))
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for key in loader:
+            if key not in valid:
+                close = difflib.get_close_matches(key, valid, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ''
+                raise ConfigError(f'{split}_dataloader: unknown key {key!r}{hint}; valid keys: '
+                                  f'{", ".join(valid)}')
+
+
+def check_neck_channels(cfg: Config) -> None:
+    """ConfigError when the backbone's outputs do not match the neck's ``in_channels``.
+
+    Upstream necks fail with a bare ``assert len(inputs) == len(self.in_channels)`` at the first
+    forward, or with a conv shape error. The backbone is built (cheap, no weights loaded) to learn
+    its output channels.
+    """
+    model = cfg.get('model')
+    if not isinstance(model, dict):
+        return
+    backbone, neck = model.get('backbone'), model.get('neck')
+    neck = neck[0] if isinstance(neck, (list, tuple)) and neck else neck
+    if not isinstance(backbone, dict) or not isinstance(neck, dict) or 'in_channels' not in neck:
+        return
+    from mmengine.registry import MODELS
+    from mmengine.registry import DefaultScope
+    scope = config_scope(cfg) or 'mmengine'
+    try:
+        with DefaultScope.overwrite_default_scope(scope):
+            built = MODELS.build({**backbone, 'init_cfg': None})
+    except Exception:  # noqa: BLE001 - a bad backbone config has its own errors at build time
+        return
+    channels = getattr(built, 'num_features', None)
+    if not isinstance(channels, (list, tuple)):
+        return
+    wanted = neck['in_channels']
+    wanted = list(wanted) if isinstance(wanted, (list, tuple)) else [wanted]
+    if list(channels) != wanted[:len(channels)] or len(wanted) != len(channels):
+        raise ConfigError(
+            f'model.backbone.out_indices {tuple(getattr(built, "out_indices", ()))} gives '
+            f'{len(channels)} feature maps with channels {list(channels)}, but model.neck.in_channels '
+            f'is {wanted}; set model.neck.in_channels={list(channels)} or change out_indices')
+
+
 def check_checkpoint_paths(cfg: Config) -> None:
     """FileNotFoundError for a missing ``load_from`` or backbone ``init_cfg`` Pretrained checkpoint."""
     load_from = cfg.get('load_from')
@@ -322,37 +381,24 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint's weights do not fit the config's model."""
 
 
-def checkpoint_mismatch(model, state_dict: dict) -> dict:
-    """Missing / unexpected / wrongly shaped keys of ``state_dict`` for ``model``."""
-    from mmengine.model import is_model_wrapper
-    if is_model_wrapper(model):
-        model = model.module
-    own = model.state_dict()
-    state_dict = {k[7:] if k.startswith('module.') else k: v for k, v in state_dict.items()}
-    shapes = [f'{k} {tuple(v.shape)} vs model {tuple(own[k].shape)}' for k, v in state_dict.items()
-              if k in own and hasattr(v, 'shape') and tuple(v.shape) != tuple(own[k].shape)]
-    return dict(missing=sorted(set(own) - set(state_dict)),
-                unexpected=sorted(set(state_dict) - set(own)), shape=shapes)
-
-
-def mismatch_table(mismatch: dict, shown: int = 5) -> str:
-    lines = []
-    for kind, keys in mismatch.items():
-        if keys:
-            more = f', ... ({len(keys)} in all)' if len(keys) > shown else ''
-            lines.append(f'  {kind + " keys":16} {len(keys):>6}: {", ".join(keys[:shown])}{more}')
-    return '\n'.join(lines)
-
-
 def check_checkpoint_fits(model, path: str, what: str, allow: str) -> dict:
-    """Load ``path`` (safely) and raise CheckpointMismatchError with a key table if it does not fit."""
+    """Load ``path`` (safely); CheckpointMismatchError with the key table if it does not fit ``model``."""
+    from mmengine.model import is_model_wrapper
     from mmengine.runner.checkpoint import _load_checkpoint
+
+    from secvit_mm.models.pretrained import describe_state_dict_mismatch, extract_state_dict
     checkpoint = _load_checkpoint(path, map_location='cpu')
-    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
-    mismatch = checkpoint_mismatch(model, state_dict)
-    if any(mismatch.values()):
+    try:
+        state_dict = extract_state_dict(checkpoint, path)
+    except ValueError as err:
+        raise CheckpointMismatchError(str(err)) from None
+    state_dict = {k[7:] if k.startswith('module.') else k: v for k, v in state_dict.items()}
+    model = model.module if is_model_wrapper(model) else model
+    problem = describe_state_dict_mismatch(model.state_dict(), state_dict)
+    if problem:
+        table = '\n'.join(f'  {part}' for part in problem.split('; '))
         raise CheckpointMismatchError(
-            f'{path} does not fit the model of this config ({what}):\n{mismatch_table(mismatch)}\n'
+            f'{path} does not fit the model of this config ({what}):\n{table}\n'
             f'Use the checkpoint of this config{allow}.')
     return checkpoint
 
@@ -363,7 +409,7 @@ def run_cli(main) -> int:
     from secvit_mm.utils import EmptyGroundTruthError, UnsafeCheckpointError
     from secvit_mm.utils.safe_load import CheckpointReadError
     known = (DataCheckError, EmptyGroundTruthError, UnsafeCheckpointError, CheckpointReadError,
-             WorkDirLockedError, RunFinishedError, CheckpointMismatchError, ConfigOptionError,
+             WorkDirLockedError, RunFinishedError, CheckpointMismatchError, ConfigError,
              FileNotFoundError, FileExistsError, PermissionError)
     try:
         return main() or 0
@@ -378,5 +424,9 @@ def run_cli(main) -> int:
         raise
 
 
-class ConfigOptionError(ValueError):
+class ConfigError(ValueError):
+    """A config setting that cannot work, found before anything is built."""
+
+
+class ConfigOptionError(ConfigError):
     """A ``--cfg-options`` key that would change nothing."""
