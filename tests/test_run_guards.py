@@ -236,3 +236,14 @@ def test_real_4000x3000_paper_mode_estimate_against_coco_size():
     model = SecViT(arch='tiny')
     assert model.attention_cost(800, 1333)[0] == 2100 < model.large_cluster_tokens
     assert model.attention_cost(3000, 4000)[0] == 23500 > model.large_cluster_tokens
+
+
+@pytest.mark.parametrize('tool', ['convert_secvit.py', 'convert_ceit.py'])
+def test_converters_name_a_truncated_checkpoint_in_one_line(tool, tmp_path):
+    src = _truncated(tmp_path / 'released.pth')
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
+    proc = subprocess.run([sys.executable, osp.join('tools', tool), src, str(tmp_path / 'out.pth')],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: cannot read checkpoint '{src}'")
+    assert not (tmp_path / 'out.pth').exists()
