@@ -47,12 +47,15 @@ class Problem:
     severity: str
     what: str
     fix: str
-    files: list = field(default_factory=list)
+    files: list = field(default_factory=list)  # distinct, in order of appearance
     count: int = 0
+    _seen: set = field(default_factory=set, repr=False)
 
     def add(self, name, n: int = 1) -> None:
         self.count += n
-        self.files.append(str(name))
+        if str(name) not in self._seen:
+            self._seen.add(str(name))
+            self.files.append(str(name))
 
 
 @dataclass
@@ -66,6 +69,7 @@ class SplitReport:
     class_objects: dict = field(default_factory=dict)  # class -> [candidates, kept] (detection)
     problems: dict = field(default_factory=dict)  # what -> Problem
     checked: bool = True
+    unit: str = 'objects'
 
     def problem(self, severity: str, what: str, fix: str) -> Problem:
         if what not in self.problems:
@@ -106,7 +110,7 @@ def format_reports(reports: Iterable[SplitReport]) -> str:
                          'mmseg segmentation datasets are)')
             continue
         lines.append(f'[{r.split}] {r.dataset}: {r.images} images, {r.images_lost} lost; '
-                     f'{r.objects} objects, {r.objects_kept} kept')
+                     f'{r.objects} {r.unit}, {r.objects_kept} usable')
         if not r.problems:
             lines.append('  no problem found')
             continue
@@ -401,6 +405,7 @@ def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
         names = sorted(osp.relpath(osp.join(d, f), img_dir) for d, _, fs in os.walk(img_dir)
                        for f in fs if f.endswith(img_suffix))
     report.images = report.objects = len(names)
+    report.unit = 'label maps'
     report.class_objects = {'labelled pixels': [len(names), 0]}  # all maps ignored: refused
     if not names:
         report.problem(ERROR, f'no {img_suffix} image in {img_dir}', 'fix data_root / '
