@@ -247,3 +247,20 @@ def test_converters_name_a_truncated_checkpoint_in_one_line(tool, tmp_path):
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: cannot read checkpoint '{src}'")
     assert not (tmp_path / 'out.pth').exists()
+
+
+def test_mask_rcnn_training_on_polygons_of_two_points_stops_after_the_epoch(demo_data, tmp_path):
+    """The issue's example: every polygon < 3 points trained on background only, exit 0."""
+    from conftest import edit_coco
+    from tools.train import main
+
+    def two_points(coco, root):
+        for ann in coco['annotations']:
+            ann['segmentation'] = [ann['segmentation'][0][:4]]
+    root = broken_copy(demo_data, tmp_path, 'coco', edit_coco('train2017', two_points))
+    argv = [DET_CONFIG, '--work-dir', str(tmp_path / 'w'), '--cfg-options', *options_for(root, 'coco'),
+            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.batch_size=2',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False']
+    with pytest.raises(EmptyGroundTruthError, match='in 2 training iterations'):
+        main(argv + ['--skip-data-check'])
+    assert not list((tmp_path / 'w').glob('*.pth'))  # stopped before saving a useless checkpoint
