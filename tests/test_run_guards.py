@@ -264,3 +264,25 @@ def test_mask_rcnn_training_on_polygons_of_two_points_stops_after_the_epoch(demo
     with pytest.raises(EmptyGroundTruthError, match='in 2 training iterations'):
         main(argv + ['--skip-data-check'])
     assert not list((tmp_path / 'w').glob('*.pth'))  # stopped before saving a useless checkpoint
+
+
+def test_a_checkpoint_write_that_fails_for_lack_of_space_is_one_line_naming_the_file(finished_run, tmp_path):
+    """A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes the checkpoint write fail as a full disk would."""
+    import resource
+    import signal
+    config, _ = finished_run
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))  # the log fits, the checkpoint not
+
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
+    work = tmp_path / 'w'
+    proc = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', str(work),
+                           '--cfg-options', 'train_cfg.max_epochs=1'], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, preexec_fn=limit)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot write {work / 'epoch_1.pth'}: File too large"), last
+    assert not list(work.glob('*.tmp'))  # the partial file was removed

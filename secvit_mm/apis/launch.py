@@ -417,9 +417,10 @@ def run_cli(main) -> int:
         print(f'error: {err}', file=sys.stderr)
         return 1
     except OSError as err:
-        if err.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
-            print(f'error: cannot write {err.filename or "a file"}: {err.strerror}; free space or '
-                  'choose a writable --work-dir', file=sys.stderr)
+        if err.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG):
+            print(f'error: cannot write {err.filename or "a file"}: {err.strerror}; free space '
+                  '(or raise the file size limit) or choose a writable --work-dir, then continue '
+                  'with --resume', file=sys.stderr)
             return 1
         raise
 
