@@ -240,3 +240,23 @@ def test_check_data_names_each_broken_ade_copy_and_test_refuses_it(demo_data, tm
 def test_clean_ade_copy_passes_the_fast_check_of_test_py(demo_data):
     reports = enforce_data_checks(config_for(str(demo_data / 'ade'), 'ade'), ('test', ), 'tools/test.py')
     assert not has_errors(reports) and reports[0].images == 2
+
+
+def test_one_exif_turned_image_is_a_warning_and_ignoring_orientation_silences_it(demo_data, tmp_path):
+    def first_only(coco, root):
+        _exif_rotated(dict(images=coco['images'][:1]), root)
+    root = broken_copy(demo_data, tmp_path, 'coco', edit_coco('train2017', first_only))
+    cfg = config_for(root, 'coco')
+    reports, found = problems(cfg, ('train', ))
+    assert not has_errors(reports) and reports[0].images_lost == 1
+    assert found[next(w for w in found if w.startswith('EXIF'))].severity == 'warning'
+    cfg.train_dataloader.dataset.pipeline[0]['color_type'] = 'color_ignore_orientation'
+    reports, found = problems(cfg, ('train', ))
+    assert not any(w.startswith('EXIF') for w in found)
+
+
+def test_datasets_read_otherwise_are_listed_as_not_checked(demo_data):
+    cfg = config_for(str(demo_data / 'coco'), 'coco')
+    cfg.train_dataloader.dataset.type = 'CocoPanopticDataset'  # reads segments_info, not boxes
+    reports = check_datasets(cfg, ('train', ))
+    assert not reports[0].checked and 'not checked' in format_reports(reports)

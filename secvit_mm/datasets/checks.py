@@ -106,8 +106,8 @@ def format_reports(reports: Iterable[SplitReport]) -> str:
     lines = []
     for r in reports:
         if not r.checked:
-            lines.append(f'[{r.split}] {r.dataset}: not checked (only COCO-style detection and '
-                         'mmseg segmentation datasets are)')
+            lines.append(f'[{r.split}] {r.dataset}: not checked (only datasets read like mmdet '
+                         "CocoDataset or mmseg BaseSegDataset are)")
             continue
         lines.append(f'[{r.split}] {r.dataset}: {r.images} images, {r.images_lost} lost; '
                      f'{r.objects} {r.unit}, {r.objects_kept} usable')
@@ -212,9 +212,20 @@ def _evenly(items: list, limit: Optional[int]) -> set:
     return {int(i) for i in np.linspace(0, len(items) - 1, limit)}
 
 
+def _applies_exif(pipeline) -> bool:
+    """mmcv's ``imfrombytes`` turns by the EXIF tag unless color_type says ``..._ignore_orientation``."""
+    load = _transform(pipeline, ('LoadImageFromFile', ))
+    return load is None or 'ignore_orientation' not in str(load.get('color_type', 'color'))
+
+
 def _check_image_file(report: SplitReport, path: str, name: str, expected_hw, resize,
-                      exists: bool, read_header: bool) -> bool:
-    """Existence, readability, EXIF orientation, size vs annotation, resize; False if lost."""
+                      exists: bool, read_header: bool, exif: bool = True) -> bool:
+    """Existence, readability, EXIF orientation, size vs annotation, resize; False if lost.
+
+    A missing or unreadable image, or one the resize cannot handle, stops the run when it is
+    loaded (error); an EXIF-turned image only teaches wrong boxes (warning, counted as lost, so
+    a split where most images are turned is refused).
+    """
     if not exists:
         report.problem(ERROR, 'image file missing', 'restore the file or remove it from the '
                        'annotations').add(name)
@@ -230,10 +241,12 @@ def _check_image_file(report: SplitReport, path: str, name: str, expected_hw, re
                        'replace the file or remove it from the annotations').add(name)
         return False
     ok = True
-    if orientation not in (None, 0, 1):
-        report.problem(ERROR, 'EXIF orientation tag (cv2 loads the image rotated/flipped against '
-                       'its annotations)', 'strip the tag or save the pixels rotated, with the '
-                       "annotations in the same frame (e.g. PIL ImageOps.exif_transpose)").add(name)
+    if exif and orientation not in (None, 0, 1):
+        report.problem(WARNING, 'EXIF orientation tag (cv2 loads the image rotated/flipped against '
+                       'its annotations)', 'strip the tag, or save the pixels turned with the '
+                       'annotations in the same frame (PIL ImageOps.exif_transpose), or load with '
+                       "color_type='color_ignore_orientation'").add(name)
+        ok = False
     if expected_hw is not None and tuple(expected_hw) != (h, w):
         report.problem(ERROR, 'image size differs from the annotation',
                        'fix width/height (or the label map) to match the image').add(
@@ -360,7 +373,7 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
         path = osp.join(img_dir, name)
         exists = (name in files) if osp.dirname(name) == '' else osp.isfile(path)
         if not _check_image_file(report, path, name, (info.get('height'), info.get('width')),
-                                 resize, exists, i in headers):
+                                 resize, exists, i in headers, _applies_exif(pipeline)):
             report.images_lost += 1
             continue
         # CocoDataset.filter_data: filter_empty_gt drops images without an object of a class;
@@ -454,7 +467,7 @@ def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
                                        seg_name)
                     continue
         if not _check_image_file(report, img_path, name, seg_hw, resize, osp.isfile(img_path),
-                                 i in headers):
+                                 i in headers, _applies_exif(pipeline)):
             report.images_lost += 1
             continue
         report.objects_kept += 1
@@ -462,6 +475,19 @@ def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- entry points
+
+
+def _reads_like(cls, scope, want_scope: str, base_name: str, methods) -> bool:
+    """True if ``cls`` reads its annotations with ``base_name``'s own methods (the rules mirrored here).
+
+    Subclasses that read differently (e.g. COCO panoptic, LVIS) are not checked rather than
+    checked wrongly.
+    """
+    if scope != want_scope or not isinstance(cls, type):
+        return False
+    base = _dataset_class(want_scope, base_name)
+    return (base is not None and issubclass(cls, base)
+            and all(getattr(cls, m) is getattr(base, m) for m in methods))
 
 
 def _splits_of(cfg, splits):
@@ -491,10 +517,9 @@ def check_datasets(cfg, splits=('train', 'val', 'test'), fast: bool = False) -> 
         cls = _dataset_class(scope, ds_cfg.get('type'))
         desc = f"{getattr(cls, '__name__', ds_cfg.get('type'))} at {ds_cfg.get('data_root')}"
         report = SplitReport(label, desc)
-        seg_base = _dataset_class('mmseg', 'BaseSegDataset') if scope == 'mmseg' else None
-        if scope == 'mmdet' and str(ds_cfg.get('ann_file', '')).endswith('.json'):
+        if _reads_like(cls, scope, 'mmdet', 'CocoDataset', ('load_data_list', 'parse_data_info')):
             _check_coco(report, ds_cfg, cls, fast, test_mode)
-        elif seg_base is not None and cls is not None and issubclass(cls, seg_base):
+        elif _reads_like(cls, scope, 'mmseg', 'BaseSegDataset', ('load_data_list', )):
             _check_seg(report, ds_cfg, cls, fast)
         else:
             report.checked = False
