@@ -289,7 +289,9 @@ def work_dir_lock(work_dir: str) -> Iterator[None]:
     The kernel releases the lock when its process dies, so the lock of a killed run is free and is
     taken over (said in one line). Only the main process of a distributed run takes it.
     """
-    if int(os.environ.get('RANK', '0')) != 0:
+    rank = next((os.environ[k] for k in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK')
+                 if k in os.environ), '0')  # torchrun / slurm / mpi, before mmengine sets RANK
+    if int(rank) != 0:
         yield
         return
     import fcntl
