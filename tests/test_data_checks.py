@@ -125,6 +125,10 @@ def _extreme_aspect_ratio(coco, root):
     info['width'], info['height'] = 4000, 10
 
 
+def _no_annotations(coco, root):
+    coco['annotations'] = []
+
+
 def _most_images_missing(coco, root):
     for info in coco['images'][:3]:
         os.remove(osp.join(root, 'train2017', info['file_name']))
@@ -144,6 +148,7 @@ COCO_CASES = [
     ('recorded size differs', _wrong_recorded_size, 'image size differs from the annotation', True),
     ('4000x10 image', _extreme_aspect_ratio, 'extreme aspect ratio', True),
     ('most images missing', _most_images_missing, 'most images would be lost', True),
+    ('empty annotation list', _no_annotations, 'empty annotation list', True),
 ]
 
 

@@ -84,6 +84,17 @@ def test_test_tool_refuses_a_checkpoint_of_another_model_with_a_key_table(demo_d
     assert 'missing keys' in message and '--non-strict' in message
 
 
+def test_non_strict_evaluates_a_checkpoint_that_does_not_fit(demo_data, tmp_path):
+    from tools.test import main
+    ckpt = tmp_path / 'mask_rcnn.pth'
+    torch.save({'state_dict': {'roi_head.bbox_head.fc_cls.weight': torch.zeros(5, 8)}}, ckpt)
+    main([SEG_CONFIG, str(ckpt), '--non-strict', '--work-dir', str(tmp_path / 'w'),
+          '--cfg-options', *options_for(str(demo_data / 'ade'), 'ade'), 'test_dataloader.num_workers=0',
+          'test_dataloader.persistent_workers=False'])
+    log = next((tmp_path / 'w').rglob('*.log')).read_text()
+    assert 'mIoU' in log  # evaluated, as asked
+
+
 def test_truncated_checkpoint_is_one_line_naming_the_file(demo_data, tmp_path):
     ckpt = _truncated(tmp_path / 'epoch_3.pth')
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')

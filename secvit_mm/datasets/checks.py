@@ -307,6 +307,11 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
 
     image_by_id = {im['id']: im for im in images}
     report.images = len(images)
+    if not images:
+        report.problem(ERROR, 'annotation file lists no image', 'fix the file or ann_file').add(ann_file, 0)
+    elif not anns and not test_mode:  # a test split may be images only (e.g. test-dev)
+        report.problem(ERROR, 'annotation file has an empty annotation list (nothing to learn)',
+                       'fix the file or ann_file').add(ann_file, 0)
     kept_per_image = Counter()
     with_class_ann = set()
     for ann in anns:
