@@ -79,8 +79,9 @@ class SplitReport:
     def add_refusals(self) -> None:
         """The three conditions that make a run pointless, as errors of their own."""
         if self.objects and not self.objects_kept and self.class_objects:
-            self.problem(ERROR, 'every object of the split would be dropped',
-                         'fix the problems above; nothing would be learned or measured').add('-', 0)
+            self.problem(ERROR, f'every {self.unit[:-1]} of the split would be dropped',
+                         'fix the problems above; nothing would be learned or measured').add(
+                             '-', self.objects)
         else:
             for name, (candidates, kept) in self.class_objects.items():
                 if candidates and not kept:
@@ -88,7 +89,7 @@ class SplitReport:
                                  'fix the problems above for that class').add(name, candidates)
         if self.images and self.images_lost > MOST_IMAGES * self.images:
             self.problem(ERROR, f'most images would be lost ({self.images_lost} of {self.images})',
-                         'fix the problems above').add('-', 0)
+                         'fix the problems above').add('-', self.images_lost)
 
     def to_dict(self) -> dict:
         return dict(split=self.split, dataset=self.dataset, images=self.images,
