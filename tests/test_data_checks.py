@@ -265,3 +265,10 @@ def test_datasets_read_otherwise_are_listed_as_not_checked(demo_data):
     cfg.train_dataloader.dataset.type = 'CocoPanopticDataset'  # reads segments_info, not boxes
     reports = check_datasets(cfg, ('train', ))
     assert not reports[0].checked and 'not checked' in format_reports(reports)
+
+
+def test_a_config_class_without_any_category_is_named(demo_data):
+    cfg = config_for(str(demo_data / 'coco'), 'coco')
+    cfg.train_dataloader.dataset.metainfo = dict(classes=('circle', 'square', 'triangle', 'star', 'hexagon'))
+    reports, found = problems(cfg, ('train', ))
+    assert found['class of the config that matches no category name (it gets no example)'].files == ['hexagon']

@@ -300,6 +300,11 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
         if cat['name'] in classes:
             class_of_cat[cat['id']] = cat['name']
     report.class_objects = {c: [0, 0] for c in classes}
+    cat_lower = {str(n).lower() for n in cat_names.values()}
+    for name in classes:
+        if name.lower() not in cat_lower:
+            report.problem(WARNING, 'class of the config that matches no category name (it gets '
+                           'no example)', 'fix metainfo.classes or the categories').add(name)
     if not class_of_cat:
         report.problem(ERROR, 'no category name matches a class of the config (mmengine would '
                        "fail with 'need at least one array to concatenate')",
