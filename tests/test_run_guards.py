@@ -232,7 +232,8 @@ def test_paper_mode_attention_on_very_many_tokens_warns_once_with_the_cost_and_c
     tiny = dict(embed_dims=[16, 32, 32, 32], depths=[1, 1, 1, 1], num_heads=[2, 2, 4, 4])
     model = SecViT(arch=tiny, num_clusters=(2, 2, 1, None)).eval()
     model.large_cluster_tokens = 64  # 128x128: 1024 stage-1 tokens in 2 clusters of 512
-    with pytest.warns(UserWarning, match=r'hold up to 512 tokens: about [0-9.]+ GFLOPs .*model.backbone.cluster_size=98') as record:
+    expected = r'hold up to 512 tokens: about [0-9.]+ GFLOPs .*model.backbone.cluster_size=98'
+    with pytest.warns(UserWarning, match=expected) as record:
         with torch.no_grad():
             model(torch.zeros(1, 3, 128, 128))
             model(torch.zeros(1, 3, 128, 128))
