@@ -1,5 +1,7 @@
+import json
 import os
 import os.path as osp
+import shutil
 import sys
 
 import pytest
@@ -17,6 +19,49 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 @pytest.fixture
 def repo_root() -> str:
     return ROOT
+
+
+# ----------------------------------------------------------------- small copies of the built-in data
+DET_CONFIG = osp.join(ROOT, 'configs/demo/mask_rcnn_secvit_t_demo.py')
+SEG_CONFIG = osp.join(ROOT, 'configs/demo/semfpn_secvit_t_demo.py')
+
+
+@pytest.fixture(scope='session')
+def demo_data(tmp_path_factory):
+    """Small built-in COCO (4 + 2 images) and ADE (4 + 2) sets under one session directory."""
+    from secvit_mm.datasets import demo_data as demo_data_module
+    base = tmp_path_factory.mktemp('demo')
+    demo_data_module.make_coco_instance_demo(str(base / 'coco'), num_train=4, num_val=2, image_size=(64, 80))
+    demo_data_module.make_ade20k_demo(str(base / 'ade'), num_train=4, num_val=2, image_size=(64, 80))
+    return base
+
+
+def broken_copy(demo_data, tmp_path, kind: str, edit=None) -> str:
+    """A copy of the demo ``kind`` ('coco' / 'ade') in tmp_path, changed by ``edit(root)``."""
+    root = str(tmp_path / kind)
+    shutil.copytree(demo_data / kind, root)
+    if edit is not None:
+        edit(root)
+    return root
+
+
+def edit_coco(split: str, change):
+    """An ``edit`` that applies ``change(coco_dict, root)`` to the split's annotation file."""
+    def edit(root):
+        path = osp.join(root, 'annotations', f'instances_{split}.json')
+        with open(path) as f:
+            coco = json.load(f)
+        change(coco, root)
+        with open(path, 'w') as f:
+            json.dump(coco, f)
+    return edit
+
+
+def options_for(root: str, kind: str) -> list:
+    opts = [f'{s}_dataloader.dataset.data_root={root}/' for s in ('train', 'val', 'test')]
+    if kind == 'coco':
+        opts += [f'{s}_evaluator.ann_file={root}/annotations/instances_val2017.json' for s in ('val', 'test')]
+    return opts
 
 
 def pytest_configure(config):

@@ -309,7 +309,7 @@ def test_generating_again_skips_a_complete_dataset_without_rewriting_it(tmp_path
 
 
 @pytest.mark.parametrize('make', [make_coco_instance_demo, make_ade20k_demo])
-def test_existing_incomplete_directory_is_kept_unless_forced(tmp_path, make):
+def test_existing_incomplete_directory_is_kept_unless_forced_and_then_moved_aside(tmp_path, make):
     root = tmp_path / 'set'
     root.mkdir()
     (root / 'user_file.txt').write_text('precious')
@@ -320,8 +320,12 @@ def test_existing_incomplete_directory_is_kept_unless_forced(tmp_path, make):
     summary = make(str(root), num_train=2, num_val=1, image_size=64, force=True)
     assert not summary.skipped
     assert not (root / 'user_file.txt').exists()
+    # --force never deletes: the user's file is moved aside, and the summary line says where.
+    aside = Path(summary.moved_aside)
+    assert (aside / 'user_file.txt').read_text() == 'precious'
+    assert str(aside) in summary.line()
     assert make(str(root), num_train=2, num_val=1, image_size=64).skipped
-    assert sorted(os.listdir(tmp_path)) == ['set']  # no temp or backup dirs left behind
+    assert sorted(os.listdir(tmp_path)) == ['set', aside.name]  # no temp dirs left behind
 
 
 @pytest.mark.parametrize('make', [make_coco_instance_demo, make_ade20k_demo])

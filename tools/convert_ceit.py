@@ -21,8 +21,9 @@ import torch
 def read_state_dict(path: str, ema: bool) -> dict:
     # DeiT-style training checkpoints also store their argparse.Namespace; allowing that plain
     # attribute bag keeps weights_only loading possible without trusting anything else.
+    from secvit_mm.utils.safe_load import load_checkpoint_safely  # CheckpointReadError: one line
     with torch.serialization.safe_globals([argparse.Namespace]):
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+        ckpt = load_checkpoint_safely(path)
     if not isinstance(ckpt, dict):
         raise ValueError(f'{path}: expected a dict, got {type(ckpt).__name__}')
     key = 'model_ema' if ema else 'model'

@@ -17,6 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 import torch  # noqa: E402
 
 from secvit_mm.models.backbones.secvit import convert_secvit_checkpoint, infer_secvit_arch, match_secvit_arch  # noqa: E402,E501
+from secvit_mm.utils.safe_load import CheckpointReadError, UnsafeCheckpointError, load_checkpoint_safely  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,9 +52,9 @@ def main(argv=None) -> None:
     if osp.exists(args.dst) and not args.force:
         sys.exit(f'error: {args.dst} exists; pass --force to overwrite it')
     try:
-        checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    except Exception as err:  # corrupt file, or pickled objects that are not plain tensors
-        sys.exit(f'error: cannot read {args.src} as a checkpoint of tensors: {err}')
+        checkpoint = load_checkpoint_safely(args.src)
+    except (CheckpointReadError, UnsafeCheckpointError) as err:  # truncated, not a checkpoint, unsafe
+        sys.exit(f'error: {err}')
     entry = 'model_ema' if args.ema else 'model'
     if isinstance(checkpoint, dict) and entry in checkpoint:
         state_dict = checkpoint[entry]

@@ -5,7 +5,8 @@
 
 Writes ``<out>/coco`` (mmdet ``coco_instance.py`` layout) and/or
 ``<out>/ade/ADEChallengeData2016`` (mmseg ``ade20k.py`` layout). A dataset that is already
-complete is skipped; anything else in the way is only replaced with ``--force``.
+complete is skipped; anything else in the way is only replaced with ``--force``, which moves it
+aside to ``<root>.replaced-<time>`` (and says so) instead of deleting it.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='validation images per dataset (default: 16 coco, 8 ade)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: %(default)s)')
     parser.add_argument('--force', action='store_true',
-                        help='replace existing data at the target paths')
+                        help='replace existing data at the target paths (moved aside, not deleted)')
     return parser.parse_args(argv)
 
 

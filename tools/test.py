@@ -1,7 +1,11 @@
 """Evaluate a checkpoint of any secvit-mm config (MMDetection, MMSegmentation or MMPretrain).
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out RESULTS.pkl] [--show-dir DIR]
-        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out RESULTS.pkl [--overwrite]]
+        [--show-dir DIR] [--non-strict] [--skip-data-check] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm|mpi]
+
+The checkpoint must fit the model (a table of missing / unexpected keys otherwise; --non-strict to
+allow), the test data passes the fast data checks, and --out never replaces a file silently.
 
 CHECKPOINT may be ``random`` to evaluate the untrained model (a baseline for the demo).
 """
@@ -14,8 +18,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from secvit_mm.apis.launch import (build_runner, check_data_paths, config_scope,  # noqa: E402
-                                   default_work_dir, load_config)
+from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402
+                                   check_data_paths, check_dataloader_keys, check_neck_channels,
+                                   config_scope, default_work_dir, load_config,
+                                   run_cli)
+from secvit_mm.datasets.checks import enforce_data_checks  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -24,6 +31,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help="checkpoint file, or 'random' for an untrained model")
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument('--overwrite', action='store_true', help='let --out replace an existing file')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='evaluate even if the checkpoint has missing / unexpected keys')
+    parser.add_argument('--skip-data-check', action='store_true',
+                        help='evaluate even if the data checks find problems')
     parser.add_argument('--show-dir', help='save pictures of the predictions in this directory')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -49,9 +61,12 @@ def enable_visualization(cfg: Config, show_dir: str) -> None:
         hook.update(enable=True, out_dir=osp.abspath(show_dir))
 
 
-def add_dump(cfg: Config, out: str) -> None:
+def add_dump(cfg: Config, out: str, overwrite: bool = False) -> None:
     if not out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must be a .pkl/.pickle file, got {out!r}')
+    if osp.exists(out) and not overwrite:
+        raise FileExistsError(f'--out {out!r} exists; pass --overwrite to replace it, or choose '
+                              'another file')
     dump = dict(type='DumpDetResults' if config_scope(cfg) == 'mmdet' else 'mmengine.DumpResults',
                 out_file_path=out)
     evaluator = cfg.test_evaluator
@@ -70,13 +85,20 @@ def main(argv=None) -> None:
             raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint!r}')
         cfg.load_from = args.checkpoint
     check_data_paths(cfg, ('test', ))
+    check_dataloader_keys(cfg, ('test', ))
+    check_neck_channels(cfg)
+    if not args.skip_data_check:
+        enforce_data_checks(cfg, ('test', ), 'tools/test.py')
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     if args.out:
-        add_dump(cfg, args.out)
+        add_dump(cfg, args.out, args.overwrite)
     runner = build_runner(cfg)
+    if cfg.load_from and not args.non_strict and '://' not in cfg.load_from:
+        check_checkpoint_fits(runner.model, cfg.load_from, 'test',
+                              ', or pass --non-strict to evaluate it anyway')
     runner.test()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -57,6 +57,8 @@ class DemoDataSummary:
     num_objects: int  # annotated instances (COCO) or painted regions (ADE)
     seconds: float
     skipped: bool
+    moved_aside: str | None = None  # where --force put what was at ``root`` before
+
 
     def line(self) -> str:
         """One human-readable summary line for the CLI."""
@@ -65,8 +67,10 @@ class DemoDataSummary:
             return (f'{self.name}: {self.root} is already complete ({sizes}); skipped '
                     '(use --force to regenerate)')
         unit = 'objects' if self.name == 'coco' else 'regions'
+        aside = (f'; what was there before is now in {self.moved_aside} (delete it when not '
+                 'needed)') if self.moved_aside else ''
         return (f'{self.name}: wrote {sizes} ({self.num_objects} {unit}) to {self.root} '
-                f'in {self.seconds:.1f} s')
+                f'in {self.seconds:.1f} s{aside}')
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -129,7 +133,7 @@ def _publish(root: str, force: bool, build: Callable[[str], DemoDataSummary],
 
     Returns ``None`` when a complete dataset is already at ``root`` (idempotent). An empty
     directory is simply used; anything else already there is somebody's data and is only
-    replaced with ``force``.
+    replaced with ``force``, which moves it aside to ``<root>.replaced-<time>`` (never deletes).
     """
     if osp.isdir(root) and not os.listdir(root):
         os.rmdir(root)  # e.g. a `mkdir -p` ahead of time: nothing to lose
@@ -146,10 +150,13 @@ def _publish(root: str, force: bool, build: Callable[[str], DemoDataSummary],
     try:
         summary = build(tmp)
         if osp.exists(root):  # only reachable with force
-            old = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.old-', dir=parent)
-            os.rename(root, osp.join(old, 'data'))
+            aside = f'{root}.replaced-{time.strftime("%Y%m%d-%H%M%S")}'
+            n = 1
+            while osp.exists(aside):
+                aside, n = f'{root}.replaced-{time.strftime("%Y%m%d-%H%M%S")}-{n}', n + 1
+            os.rename(root, aside)
             os.rename(tmp, root)
-            shutil.rmtree(old, ignore_errors=True)
+            summary = replace(summary, moved_aside=aside)
         else:
             os.rename(tmp, root)
     finally:

@@ -4,9 +4,11 @@
   ``torch.load(weights_only=True)``; files holding anything else are refused.
 * :mod:`.atomic_checkpoint` -- ``type='AtomicCheckpointHook'``: crash-safe checkpoint saving.
 * :mod:`.rng_state` -- ``type='RNGStateHook'``: random generator states in checkpoints (exact resume).
+* :mod:`.gt_guard` -- ``type='GroundTruthGuardHook'``: stops a run whose epoch had no ground truth.
 """
 from .atomic_checkpoint import (ATOMIC_BACKEND_ARGS, AtomicCheckpointHook,
                                 AtomicLocalBackend, atomic_write)
+from .gt_guard import EmptyGroundTruthError, GroundTruthGuardHook
 from .rng_state import RNGStateHook, get_rng_state, set_rng_state
 from .safe_load import (SAFE_GLOBALS, UnsafeCheckpointError,
                         load_checkpoint_safely, register_safe_globals)
@@ -14,5 +16,6 @@ from .safe_load import (SAFE_GLOBALS, UnsafeCheckpointError,
 __all__ = [
     'ATOMIC_BACKEND_ARGS', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'atomic_write', 'SAFE_GLOBALS', 'UnsafeCheckpointError',
-    'load_checkpoint_safely', 'register_safe_globals', 'RNGStateHook', 'get_rng_state', 'set_rng_state'
+    'load_checkpoint_safely', 'register_safe_globals', 'GroundTruthGuardHook',
+    'EmptyGroundTruthError', 'RNGStateHook', 'get_rng_state', 'set_rng_state'
 ]

@@ -105,9 +105,11 @@ def atomic_write(path: Union[str, os.PathLike], data: Union[bytes, str],
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.filename is None:
+            err.filename = path  # a failed write() names no file; the user needs to know which
         raise
     _fsync_dir(dirname)
 

@@ -53,7 +53,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
-    'SAFE_GLOBALS', 'UnsafeCheckpointError', 'load_checkpoint_safely',
+    'SAFE_GLOBALS', 'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint_safely',
     'register_safe_globals'
 ]
 
@@ -148,19 +148,48 @@ def _offending_object(message: str) -> str:
     return f'({lines[-1] if lines else "unknown"})'
 
 
+class CheckpointReadError(ValueError):
+    """A file that is not a complete PyTorch checkpoint (truncated, empty, another format)."""
+
+    def __init__(self, filename: str, reason: str):
+        self.filename, self.reason = filename, reason
+        size = osp.getsize(filename) if osp.isfile(filename) else 0
+        super().__init__(
+            f'cannot read checkpoint {filename!r} ({size} bytes): {reason}; the file is truncated '
+            '(an interrupted copy or download?) or not a PyTorch checkpoint: copy or convert it again')
+
+    def __reduce__(self):
+        return type(self), (self.filename, self.reason)
+
+
 def load_checkpoint_safely(filename: str, map_location: Any = 'cpu') -> Any:
     """``torch.load(filename, weights_only=True)`` with a clear error for refused files.
 
     Raises:
         UnsafeCheckpointError: the file holds an object that is not allow-listed (e.g. a
             ``__reduce__`` calling ``os.system``); it is refused before anything is executed.
+        CheckpointReadError: the file is truncated, empty or not a checkpoint at all.
     """
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if isinstance(err, UnsafeCheckpointError) or 'Weights only load failed' not in str(err):
+        if isinstance(err, UnsafeCheckpointError):
             raise
+        if 'Weights only load failed' not in str(err):
+            raise CheckpointReadError(str(filename), str(err).strip().splitlines()[0]) from err
+        garbage = re.search(r'(Unsupported operand \d+|Unsupported class|Ran out of input)', str(err))
+        if garbage and not any(re.search(p, str(err), re.MULTILINE) for p in _OFFENDER_PATTERNS):
+            raise CheckpointReadError(str(filename), f'not a pickle ({garbage.group(1)})') from err
         raise UnsafeCheckpointError(str(filename), _offending_object(str(err))) from err
+    except (EOFError, KeyError, RuntimeError) as err:  # what torch.load raises on garbage
+        text = str(err).strip().splitlines()[0] if str(err).strip() else 'ended early'
+        if isinstance(err, KeyError):
+            text = f'unknown pickle opcode {text}'
+        if isinstance(err, RuntimeError) and not any(
+                s in text for s in ('PytorchStreamReader', 'zip archive', 'central directory',
+                                    'file_name', 'storage has wrong', 'unexpected EOF')):
+            raise
+        raise CheckpointReadError(str(filename), text) from err
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
