@@ -1,8 +1,9 @@
 """The shell the four backbones share (``backbones/base.py``, ``layers/stage.py``): one arch format,
-the same checks, init in ``init_weights`` and strict pretrained loading.
+the same checks, init in ``init_weights``, strict pretrained loading, and a ``norm_cfg`` that takes SyncBN.
 """
 import pytest
 import torch
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS
 from torch import nn
 
@@ -97,6 +98,32 @@ def test_a_pretrained_checkpoint_of_another_shape_is_refused_naming_the_key(name
     model = build(name, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
     with pytest.raises(ValueError, match=rf'does not fit this {name} .*shape mismatch: {key}: checkpoint'):
         model.init_weights()
+
+
+@pytest.mark.parametrize('name', ['SecViT', 'SECFasterViT', 'CeiT'])
+def test_sync_bn_replaces_every_batchnorm_with_the_same_keys_and_outputs(name):
+    bn = build(name).eval()
+    bn.init_weights()
+    for m in bn.modules():  # non-trivial statistics, so that every buffer matters
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    sync = build(name, norm_cfg=dict(type='SyncBN'))
+    assert any(isinstance(m, nn.SyncBatchNorm) for m in sync.modules())
+    assert not any(type(m) is nn.BatchNorm2d for m in sync.modules())
+    assert list(sync.state_dict()) == list(bn.state_dict())
+    sync.load_state_dict(bn.state_dict(), strict=True)
+    cpu = revert_sync_batchnorm(sync).eval()  # what a single-process CPU run does with a SyncBN config
+    x = torch.randn(2, 3, 64, 80)
+    with torch.no_grad():
+        for got, expected in zip(cpu(x), bn(x)):
+            assert torch.equal(got, expected)
+
+
+def test_fastervit_stem_keeps_its_batchnorm_eps_under_another_norm_cfg():
+    model = build('SECFasterViT', norm_cfg=dict(type='SyncBN'))
+    assert model.stem[1].eps == 1e-4 and model.stages[0].blocks[0].norm1.eps == 1e-5
+    assert build('SECFasterViT', norm_cfg=dict(type='BN', eps=1e-3)).stem[1].eps == 1e-3
 
 
 def test_per_stage_spreads_an_int_over_the_clustered_stages_and_keeps_the_last_global():

@@ -35,14 +35,14 @@ class ImageToTokens(nn.Module):
         in_channels (int): Image channels.
         embed_dims (int): Token width D.
         stem_channels (int): Width of the convolutional stem. Defaults to 64.
-        conv_norm_cfg (dict): Norm layer of the stem. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm layer of the stem. Defaults to ``dict(type='BN')``.
     """
 
     def __init__(self, in_channels: int, embed_dims: int, stem_channels: int = 64,
-                 conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
-        self.bn = build_norm_layer(conv_norm_cfg, stem_channels)[1]
+        self.bn = build_norm_layer(norm_cfg, stem_channels)[1]
         self.pool = nn.MaxPool2d(3, stride=2, padding=1)
         self.proj = nn.Conv2d(stem_channels, embed_dims, 4, stride=4)
 
@@ -91,11 +91,11 @@ class ConvBN(nn.Sequential):
     """Conv2d (with bias, as released) followed by a norm layer."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, groups: int = 1,
-                 conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__(OrderedDict(
             conv=nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
                            groups=groups),
-            bn=build_norm_layer(conv_norm_cfg, out_channels)[1]))
+            bn=build_norm_layer(norm_cfg, out_channels)[1]))
 
 
 class LeFF(nn.Module):
@@ -108,17 +108,17 @@ class LeFF(nn.Module):
         embed_dims (int): Token width D.
         expansion (int): Hidden width is ``expansion * D``. Defaults to 4.
         kernel_size (int): Depthwise kernel. Defaults to 3.
-        conv_norm_cfg (dict): Norm layer after each conv. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm layer after each conv. Defaults to ``dict(type='BN')``.
     """
 
     def __init__(self, embed_dims: int, expansion: int = 4, kernel_size: int = 3,
-                 conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         hidden = embed_dims * expansion
-        self.expand = ConvBN(embed_dims, hidden, 1, conv_norm_cfg=conv_norm_cfg)
+        self.expand = ConvBN(embed_dims, hidden, 1, norm_cfg=norm_cfg)
         self.depthwise = ConvBN(hidden, hidden, kernel_size, groups=hidden,
-                                conv_norm_cfg=conv_norm_cfg)
-        self.reduce = ConvBN(hidden, embed_dims, 1, conv_norm_cfg=conv_norm_cfg)
+                                norm_cfg=norm_cfg)
+        self.reduce = ConvBN(hidden, embed_dims, 1, norm_cfg=norm_cfg)
         self.act = nn.GELU()
 
     def forward(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
@@ -134,12 +134,12 @@ class CeiTBlock(nn.Module):
 
     def __init__(self, embed_dims: int, num_heads: int, leff_expansion: int = 4,
                  qkv_bias: bool = True, drop_rate: float = 0., attn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0., conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 drop_path_rate: float = 0., norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(embed_dims, eps=LN_EPS)
         self.attn = SelfAttention(embed_dims, num_heads, qkv_bias, attn_drop_rate, drop_rate)
         self.ln2 = nn.LayerNorm(embed_dims, eps=LN_EPS)
-        self.leff = LeFF(embed_dims, leff_expansion, conv_norm_cfg=conv_norm_cfg)
+        self.leff = LeFF(embed_dims, leff_expansion, norm_cfg=norm_cfg)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -194,11 +194,11 @@ class SimpleFeaturePyramid(nn.Module):
     deconv for stride 8, identity for 16, 2x2 max-pool (ceil mode) for 32.
     """
 
-    def __init__(self, embed_dims: int, conv_norm_cfg: dict) -> None:
+    def __init__(self, embed_dims: int, norm_cfg: dict) -> None:
         super().__init__()
         self.up4x = nn.Sequential(OrderedDict(
             deconv1=nn.ConvTranspose2d(embed_dims, embed_dims, 2, stride=2),
-            norm=build_norm_layer(conv_norm_cfg, embed_dims)[1],
+            norm=build_norm_layer(norm_cfg, embed_dims)[1],
             act=nn.GELU(),
             deconv2=nn.ConvTranspose2d(embed_dims, embed_dims, 2, stride=2)))
         self.up2x = nn.ConvTranspose2d(embed_dims, embed_dims, 2, stride=2)
@@ -259,8 +259,8 @@ class CeiT(BaseBackbone):
         attn_drop_rate (float): Dropout on attention weights. Defaults to 0.
         drop_path_rate (float): Stochastic depth, rising linearly to this value over the blocks.
             Defaults to 0.
-        conv_norm_cfg (dict): Norm layer of the I2T stem and LeFF convs (e.g. SyncBN for dense
-            prediction). Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm layer of the I2T stem and LeFF convs (e.g. ``dict(type='SyncBN')``
+            for multi-GPU dense prediction). Defaults to ``dict(type='BN')`` (released).
         pyramid_norm_cfg (dict): Norm layer between the two deconvs of the stride-4 pyramid level.
             Defaults to ``dict(type='GN', num_groups=32)``.
         frozen_stages (int): -1 freezes nothing; 0 freezes the I2T stem, class token and position
@@ -296,7 +296,7 @@ class CeiT(BaseBackbone):
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
-                 conv_norm_cfg: dict = dict(type='BN'),
+                 norm_cfg: dict = dict(type='BN'),
                  pyramid_norm_cfg: dict = dict(type='GN', num_groups=32),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
@@ -324,7 +324,7 @@ class CeiT(BaseBackbone):
         num_built = self.out_indices[-1] + 1 if out_type == 'featmap' else self.num_layers
 
         D = self.embed_dims
-        self.i2t = ImageToTokens(in_channels, D, conv_norm_cfg=conv_norm_cfg)
+        self.i2t = ImageToTokens(in_channels, D, norm_cfg=norm_cfg)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.pos_grid[0] * self.pos_grid[1], D))
         self.drop_after_pos = nn.Dropout(drop_rate)
@@ -332,7 +332,7 @@ class CeiT(BaseBackbone):
         dpr = [drop_path_rate * i / max(self.num_layers - 1, 1) for i in range(self.num_layers)]
         self.layers = ModuleList([
             CeiTBlock(D, self.num_heads, self.arch_settings.get('leff_expansion', 4), qkv_bias,
-                      drop_rate, attn_drop_rate, dpr[i], conv_norm_cfg)
+                      drop_rate, attn_drop_rate, dpr[i], norm_cfg)
             for i in range(num_built)
         ])
         if out_type == 'cls':

@@ -35,6 +35,7 @@ TokenInitializer and the MLP position embeddings / biases of stages 3-4.
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
+from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from mmengine.registry import MODELS
 from torch import Tensor, nn
@@ -47,24 +48,27 @@ __all__ = ['SECFasterViT']
 
 
 class FasterViTStem(nn.Sequential):
-    """conv3x3/2 (no bias) + BN(eps 1e-4) + ReLU, twice: in -> in_dim -> dim, stride 4."""
+    """conv3x3/2 (no bias) + norm (BN eps 1e-4 unless ``norm_cfg`` sets eps) + ReLU, twice:
+    in -> in_dim -> dim, stride 4."""
 
-    def __init__(self, in_channels: int, in_dim: int, dim: int) -> None:
+    def __init__(self, in_channels: int, in_dim: int, dim: int, norm_cfg: dict = dict(type='BN')) -> None:
+        norm_cfg = dict(dict(eps=1e-4), **norm_cfg)
         super().__init__(
-            nn.Conv2d(in_channels, in_dim, 3, 2, 1, bias=False), nn.BatchNorm2d(in_dim, eps=1e-4), nn.ReLU(),
-            nn.Conv2d(in_dim, dim, 3, 2, 1, bias=False), nn.BatchNorm2d(dim, eps=1e-4), nn.ReLU())
+            nn.Conv2d(in_channels, in_dim, 3, 2, 1, bias=False), build_norm_layer(norm_cfg, in_dim)[1], nn.ReLU(),
+            nn.Conv2d(in_dim, dim, 3, 2, 1, bias=False), build_norm_layer(norm_cfg, dim)[1], nn.ReLU())
 
 
 class FasterViTConvBlock(nn.Module):
     """``x + dp(gamma * BN(conv3x3(GELU(BN(conv3x3(x))))))`` (FasterViT's stage 1-2 block)."""
 
-    def __init__(self, dim: int, drop_path: float = 0., layer_scale: Optional[float] = None) -> None:
+    def __init__(self, dim: int, drop_path: float = 0., layer_scale: Optional[float] = None,
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(dim, dim, 3, 1, 1)
-        self.norm1 = nn.BatchNorm2d(dim)
+        self.norm1 = build_norm_layer(norm_cfg, dim)[1]
         self.act1 = nn.GELU()
         self.conv2 = nn.Conv2d(dim, dim, 3, 1, 1)
-        self.norm2 = nn.BatchNorm2d(dim)
+        self.norm2 = build_norm_layer(norm_cfg, dim)[1]
         self.gamma = nn.Parameter(torch.full((1, dim, 1, 1), float(layer_scale))) if layer_scale else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
@@ -137,6 +141,9 @@ class SECFasterViT(BaseBackbone):
         drop_path_rate: stochastic depth, linear over all blocks. Default: the arch's (0.2).
         frozen_stages: freeze the stem (0) and stages up to this index (1-4); -1 freezes nothing.
         norm_eval: keep BatchNorm layers in eval mode while training. Default False.
+        norm_cfg: the BatchNorms of the stem, the conv stages and the outputs (mmcv
+            ``build_norm_layer``), e.g. ``dict(type='SyncBN')``. Default ``dict(type='BN')``
+            (released; the stem's eps is 1e-4 unless ``norm_cfg`` sets one).
         with_cp: activation checkpointing of each block.
         init_cfg: mmengine init config; ``type='Pretrained'`` loads strictly through
             :func:`load_pretrained_backbone`.
@@ -162,7 +169,7 @@ class SECFasterViT(BaseBackbone):
                  num_clusters: ClusterSpec = (4, None), cluster_size: ClusterSpec = None,
                  use_rope: bool = True, use_lepe: bool = False, qkv_bias: bool = True,
                  out_indices: Sequence[int] = (3, ), drop_path_rate: Optional[float] = None,
-                 frozen_stages: int = -1, norm_eval: bool = False,
+                 frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
                  with_cp: bool = False, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         rates = self.setup_stages(arch, in_channels, out_indices, drop_path_rate, frozen_stages, norm_eval,
@@ -172,11 +179,11 @@ class SECFasterViT(BaseBackbone):
         layer_scale = self.arch_settings.get('layer_scale')
         layer_scale_conv = self.arch_settings.get('layer_scale_conv')
         mlp_ratio = self.arch_settings.get('mlp_ratio', 4.)
-        self.stem = FasterViTStem(in_channels, self.arch_settings['in_dim'], embed_dims[0])
+        self.stem = FasterViTStem(in_channels, self.arch_settings['in_dim'], embed_dims[0], norm_cfg)
         self.stages = nn.ModuleList()
         for i in range(self.num_stages):
             if i < self.conv_stages:
-                blocks = [FasterViTConvBlock(embed_dims[i], r, layer_scale_conv) for r in rates[i]]
+                blocks = [FasterViTConvBlock(embed_dims[i], r, layer_scale_conv, norm_cfg) for r in rates[i]]
                 head_dim = None
             else:
                 blocks = [
@@ -187,7 +194,7 @@ class SECFasterViT(BaseBackbone):
             downsample = FasterViTDownsample(embed_dims[i]) if i < self.num_stages - 1 else None
             self.stages.append(Stage(blocks, downsample, head_dim, with_cp))
         for i in self.out_indices:
-            self.add_module(f'norm{i}', nn.BatchNorm2d(embed_dims[i]))
+            self.add_module(f'norm{i}', build_norm_layer(norm_cfg, embed_dims[i])[1])
         self._freeze_stages()
 
     @staticmethod

@@ -12,6 +12,7 @@ import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from mmengine.registry import MODELS
 from torch import Tensor, nn
@@ -27,19 +28,20 @@ PAPER_NUM_CLUSTERS = (32, 8, 2, None)
 
 
 class ConvStem(nn.Sequential):
-    """Four 3x3 convs (strides 2, 1, 1, 2) with BN; GELU between, none at the end. Stride 4.
+    """Four 3x3 convs (strides 2, 1, 1, 2) with norms; activations between, none at the end. Stride 4.
 
     A Sequential so that its indices match the released ``patch_embed.proj.{0..10}`` keys.
     """
 
-    def __init__(self, in_channels: int, embed_dims: int) -> None:
+    def __init__(self, in_channels: int, embed_dims: int, norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='GELU')) -> None:
         mid = embed_dims // 2
         layers = []
         for i, (cin, cout, stride) in enumerate(
                 [(in_channels, mid, 2), (mid, mid, 1), (mid, mid, 1), (mid, embed_dims, 2)]):
-            layers += [nn.Conv2d(cin, cout, 3, stride, 1), nn.BatchNorm2d(cout)]
+            layers += [nn.Conv2d(cin, cout, 3, stride, 1), build_norm_layer(norm_cfg, cout)[1]]
             if i < 3:
-                layers.append(nn.GELU())
+                layers.append(build_activation_layer(act_cfg))
         super().__init__(*layers)
 
 
@@ -60,12 +62,12 @@ class PatchStem(nn.Module):
 
 
 class ConvDownsample(nn.Module):
-    """3x3 stride-2 conv + BN between stages (no activation)."""
+    """3x3 stride-2 conv + norm between stages (no activation)."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, 2, 1)
-        self.norm = nn.BatchNorm2d(out_channels)
+        self.norm = build_norm_layer(norm_cfg, out_channels)[1]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.norm(self.conv(x))
@@ -155,6 +157,9 @@ class SecViT(BaseBackbone):
             cluster sizes); ablation, paper Table 6.
         frozen_stages: freeze the stem (0) and stages up to this index (1-4); -1 freezes nothing.
         norm_eval: keep BatchNorm layers in eval mode while training. Default False.
+        norm_cfg: norm layer of the conv stem and the downsamples (mmcv ``build_norm_layer``), e.g.
+            ``dict(type='SyncBN')`` for multi-GPU training. Default ``dict(type='BN')`` (released).
+        act_cfg: activation of the conv stem. Default ``dict(type='GELU')`` (released).
         with_cp: activation checkpointing of each block (less memory, more compute).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
             Released SecViT checkpoints are converted on the fly; missing, unexpected or mis-shaped
@@ -190,6 +195,7 @@ class SecViT(BaseBackbone):
                  layer_scale_init_value: float = 1e-6,
                  use_cpe: bool = True, use_lepe: bool = True, stem_type: str = 'conv', attn_type: str = 'sec',
                  frozen_stages: int = -1, norm_eval: bool = False,
+                 norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='GELU'),
                  with_cp: bool = False, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         rates = self.setup_stages(arch, in_channels, out_indices, drop_path_rate, frozen_stages, norm_eval,
@@ -205,7 +211,7 @@ class SecViT(BaseBackbone):
         self.with_cp = with_cp
 
         if stem_type == 'conv':
-            self.stem = ConvStem(in_channels, embed_dims[0])
+            self.stem = ConvStem(in_channels, embed_dims[0], norm_cfg, act_cfg)
         else:
             self.stem = PatchStem(in_channels, embed_dims[0])
         self.stages = nn.ModuleList()
@@ -218,7 +224,8 @@ class SecViT(BaseBackbone):
                     use_cpe=use_cpe, use_lepe=use_lepe,
                     grouping='semantic' if attn_type == 'sec' else 'spatial') for rate in rates[i]
             ]
-            downsample = ConvDownsample(embed_dims[i], embed_dims[i + 1]) if i < self.num_stages - 1 else None
+            downsample = (ConvDownsample(embed_dims[i], embed_dims[i + 1], norm_cfg)
+                          if i < self.num_stages - 1 else None)
             self.stages.append(Stage(blocks, downsample, embed_dims[i] // num_heads[i], with_cp))
         self._freeze_stages()
 
