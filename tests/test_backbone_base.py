@@ -154,3 +154,15 @@ def test_a_stage_shares_one_rope_table_among_its_blocks_and_returns_the_feature_
     assert blocks[0].ropes[0] is blocks[1].ropes[0] and blocks[0].ropes[0][0].shape == (24, 8)
     plain = Stage([_Recorder()])
     assert plain(torch.zeros(1, 8, 4, 6))[1].shape == (1, 8, 4, 6) and plain.blocks[0].ropes == [None]
+
+
+def test_a_dense_ceit_checkpoint_loads_its_pyramid_too_through_pretrained_init(tmp_path):
+    """The pyramid is optional in a Pretrained checkpoint (ImageNet has none), not unexpected."""
+    dense = dict(out_type='featmap', out_indices=(0, 1, 2, 3))
+    source = build('CeiT', **dense)
+    source.init_weights()
+    path = tmp_path / 'mask_rcnn_ceit.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in source.state_dict().items()}}, path)
+    target = build('CeiT', init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'), **dense)
+    target.init_weights()
+    assert torch.equal(target.pyramid.up2x.weight, source.pyramid.up2x.weight)

@@ -115,7 +115,8 @@ def load_state_dict_strictly(module: nn.Module, state_dict: Mapping[str, Tensor]
         module: the model.
         state_dict: its weights, under the module's own key names.
         source: how to name the weights in the error (their path).
-        keep_init: key prefixes of parts the weights need not hold (they keep their init).
+        keep_init: key prefixes of parts the weights need not hold: loaded when present, otherwise
+            they keep their init.
 
     Returns:
         The keys that kept their init (under ``keep_init``).
@@ -124,7 +125,8 @@ def load_state_dict_strictly(module: nn.Module, state_dict: Mapping[str, Tensor]
         ValueError: naming the missing, unexpected and mis-shaped keys; nothing is loaded then.
     """
     keep_init = tuple(keep_init)
-    expected = {k: v for k, v in module.state_dict().items() if not (keep_init and k.startswith(keep_init))}
+    expected = {k: v for k, v in module.state_dict().items()
+                if not (keep_init and k.startswith(keep_init) and k not in state_dict)}
     problems = describe_state_dict_mismatch(expected, state_dict)
     if problems:
         raise ValueError(f'{source!r} does not fit this {type(module).__name__} (is it another arch?): {problems}')
