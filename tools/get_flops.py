@@ -46,8 +46,8 @@ import torch  # noqa: E402
 from mmengine.analysis import FlopAnalyzer, parameter_count  # noqa: E402
 from mmengine.analysis.jit_handles import get_shape  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 
+from secvit_mm.apis import build_model  # noqa: E402
 from secvit_mm.apis.launch import config_scope, load_config  # noqa: E402
 
 DEFAULT_SHAPES = {'mmpretrain': (224, 224), 'mmdet': (800, 1280), 'mmseg': (512, 2048)}
@@ -87,24 +87,6 @@ def input_hw(scope: str, shape) -> Tuple[int, int]:
     raise ValueError(f'--shape takes H W or one size, got {shape}')
 
 
-def build_model(cfg):
-    scope = config_scope(cfg)
-    init_default_scope(scope)
-    if scope == 'mmdet':
-        from mmdet.registry import MODELS
-    elif scope == 'mmseg':
-        from mmseg.registry import MODELS
-    else:
-        from mmpretrain.registry import MODELS
-    # Parameters and FLOPs do not depend on the weights: never load checkpoints here.
-    model_cfg = cfg.model
-    if 'backbone' in model_cfg:
-        model_cfg.backbone.init_cfg = None
-    model = MODELS.build(model_cfg)
-    model.eval()
-    return model
-
-
 def make_forward(model, scope: str, h: int, w: int):
     """(traceable callable, inputs): the model's ``tensor`` mode on one normalised HxW image."""
     img = torch.randn(1, 3, h, w)
@@ -133,7 +115,7 @@ class _Wrapper(torch.nn.Module):
 
 def analyze(cfg, h: int, w: int) -> dict:
     scope = config_scope(cfg)
-    model = build_model(cfg)
+    model = build_model(cfg)  # parameters and FLOPs do not depend on the weights: random init
     forward, inputs = make_forward(model, scope, h, w)
     wrapper = _Wrapper(model, forward)
     analyzer = FlopAnalyzer(wrapper, inputs)
