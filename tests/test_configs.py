@@ -222,6 +222,13 @@ SEG_CONFIGS = [c for c in CONFIGS if SEG_RE.match(c)]
 CLS_CONFIGS = [c for c in CONFIGS if CLS_RE.match(c)]
 
 
+@pytest.mark.parametrize('name', CONFIGS)
+def test_every_trainable_config_saves_crash_safe_checkpoints_and_resumes_exactly(name):
+    cfg = load(name)
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook', name
+    assert [h['type'] for h in cfg.custom_hooks].count('RNGStateHook') == 1, name
+
+
 def test_the_model_zoo_is_complete():
     assert len(DET_CONFIGS) == 3 * 4 * 2 and len(SEG_CONFIGS) == 2 * 4
 
