@@ -1,4 +1,5 @@
-"""Every config in configs/ builds and steps, and carries the paper's recipe (docs: recipes.md).
+"""Every config in configs/ builds and steps, and carries its paper's recipe (SecViT, arXiv 2405.13337,
+appendix B for COCO; CeiT, arXiv 2103.11816; ADE20K after Swin / PVT).
 
 * Every config (found by glob, including demo/ and any ablations/) loads, builds, runs one training
   iteration and one test iteration, evaluated by its own metric. Images are shrunk and the data
