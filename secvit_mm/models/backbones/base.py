@@ -173,8 +173,8 @@ class BaseBackbone(KeywordCheck, BaseModule):
         """Check and store what every pyramid takes; returns the drop path rate of each block, per stage.
 
         Sets ``arch_settings``, ``embed_dims`` (per stage), ``in_channels``, ``out_indices``
-        (normalised), ``num_features`` (channels of the outputs), ``frozen_stages``, ``norm_eval`` and, for the attention stages,
-        ``num_clusters`` / ``cluster_size`` (a ``cluster_size`` replaces the counts).
+        (normalised), ``num_features`` (channels of the outputs), ``frozen_stages``, ``norm_eval``
+        and ``num_clusters`` / ``cluster_size`` per stage (a ``cluster_size`` replaces the counts).
         """
         self.arch_settings = self.resolve_arch(arch)
         self.embed_dims = self.stage_widths(self.arch_settings)
