@@ -35,6 +35,7 @@ Two conventions for attention, both printed, one chosen as the headline:
   S 4.76G, B 10.41G, L 19.39G; CeiT T 1.41G, S 4.79G, B 17.80G.
 """
 import argparse
+import json
 import os.path as osp
 import sys
 from functools import partial
@@ -74,6 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--with-attn-matmuls', action='store_true',
                         help='headline FLOPs include the attention matmuls (q@k^T, attn@v)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON line (params, total, attention, shape) instead of the report')
     return parser.parse_args(argv)
 
 
@@ -140,6 +143,9 @@ def main(argv=None) -> None:
     cfg = load_config(args.config, args.cfg_options)
     h, w = input_hw(config_scope(cfg), args.shape)
     res = analyze(cfg, h, w)
+    if args.json:
+        print(json.dumps(dict(params=res['params'], total=res['total'], attention=res['attention'], shape=[h, w])))
+        return
     without = res['total'] - res['attention']
     with_attn = res['total']
     headline = with_attn if args.with_attn_matmuls else without
