@@ -53,6 +53,13 @@ def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_keys(tmp_path):
         build_model(DET, str(path), backbone_only=True, cfg_options=SMALL)
 
 
+def test_building_leaves_the_callers_default_scope_as_it_was():
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        build_model(DET, backbone_only=True, cfg_options=SMALL)  # an mmdet config
+        assert DefaultScope.get_current_instance().scope_name == 'mmpretrain'
+
+
 def test_no_tool_imports_another_tool():
     """Shared code lives in the package; a tool may run another one as a command, never import it."""
     paths = glob.glob(osp.join(ROOT, 'tools', '**', '*.py'), recursive=True)

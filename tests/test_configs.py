@@ -137,6 +137,7 @@ def one_batch(loader_cfg):
 
 def train_and_test_once(cfg: Config):
     """One training iteration and one test iteration (evaluated) with the config's own parts."""
+    scope_registry(cfg.default_scope)  # the datasets, pipelines and metrics below are built in it
     model = build_model(cfg)  # random init, as the Runner builds it
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 
@@ -157,6 +158,7 @@ def train_and_test_once(cfg: Config):
 
 def synthetic_cls_step(cfg: Config, size: int = 64) -> None:
     from mmpretrain.structures import DataSample
+    scope_registry('mmpretrain')
     model = build_model(cfg)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],

@@ -20,7 +20,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from secvit_mm.apis import build_model
+from secvit_mm.apis import build_model, scope_registry
 from secvit_mm.models.backbones import SecViT, SECFasterViT, SECSwin
 from secvit_mm.models.layers import RotaryEmbedding2d, SECAttention, sec_attention, spatial_order
 
@@ -292,6 +292,7 @@ def test_ablation_configs_change_one_thing(name, change):
 
 def classification_step(cfg, size=64):
     from mmpretrain.structures import DataSample
+    scope_registry('mmpretrain')
     model = build_model(cfg).train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     data = dict(inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(2)],
@@ -323,6 +324,7 @@ def test_classification_configs_train_one_step(name, backbone, params):
 
 def detection_step(cfg):
     from mmdet.testing import demo_mm_inputs
+    scope_registry('mmdet')
     model = build_model(cfg).train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     data = demo_mm_inputs(2, [[3, 96, 128]] * 2, num_items=[2, 2], with_mask=True)
