@@ -37,3 +37,8 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1),
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+
+# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint) and exact resume: the random
+# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.utils.rng_state).
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+custom_hooks = [dict(type='RNGStateHook')]

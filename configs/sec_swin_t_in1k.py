@@ -18,3 +18,8 @@ model = dict(
         drop_path_rate=0.2),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(in_channels=768))
+
+# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint) and exact resume: the random
+# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.utils.rng_state).
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+custom_hooks = [dict(type='RNGStateHook')]

@@ -41,3 +41,8 @@ train_dataloader = dict(batch_size=2)  # 8 GPUs x 2
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+
+# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint) and exact resume: the random
+# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.utils.rng_state).
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+custom_hooks = [dict(type='RNGStateHook')]

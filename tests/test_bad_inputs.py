@@ -57,11 +57,11 @@ SECVIT_INPUTS = [
 ]
 
 CEIT_INPUTS = [
-    ('wrong channels', lambda: torch.zeros(1, 4, 64, 64), ValueError, 'expects 3 input channels, got 4'),
-    ('smaller than a token', lambda: torch.zeros(1, 3, 15, 64), ValueError, 'at least 16x16 pixels'),
-    ('zero width', lambda: torch.zeros(1, 3, 64, 0), ValueError, 'at least 16x16 pixels'),
+    ('wrong channels', lambda: torch.zeros(1, 4, 64, 64), ValueError, 'built for 3 input channels, got 4'),
+    ('smaller than a token', lambda: torch.zeros(1, 3, 15, 64), ValueError, 'at least 16x16 (one token)'),
+    ('zero width', lambda: torch.zeros(1, 3, 64, 0), ValueError, 'at least 16x16 (one token)'),
     ('empty batch', lambda: torch.zeros(0, 3, 64, 64), ValueError, 'empty batch'),
-    ('3-D tensor', lambda: torch.zeros(3, 64, 64), ValueError, '(B, C, H, W) image batch tensor, got (3, 64, 64)'),
+    ('3-D tensor', lambda: torch.zeros(3, 64, 64), ValueError, 'expects an (N, C, H, W) tensor, got (3, 64, 64)'),
     ('numpy array', lambda: torch.zeros(1, 3, 64, 64).numpy(), ValueError, 'tensor, got ndarray'),
     ('NaN', lambda: _nan((1, 3, 64, 64)), ValueError, 'non-finite values (1 NaN'),
     ('inf', lambda: _inf((1, 3, 64, 64)), ValueError, 'inf of'),
@@ -105,7 +105,7 @@ BAD_ARGUMENTS = [
                                                         num_heads=[3, 4, 8, 16])), ValueError,
      'head_dim must be an integer divisible by 4'),
     ('ceit unknown arch', dict(type='CeiT', arch='tinny'), ValueError,
-     "CeiT: unknown arch 'tinny'; valid archs are ['b', 'base', 's'"),
+     "Unknown CeiT arch 'tinny'; choose one of ['b', 'base', 's'"),
     ('ceit kwarg typo', dict(type='CeiT', drop_path=0.1), TypeError,
      "'drop_path' (did you mean 'drop_path_rate'?); valid arguments: arch, img_size"),
     ('ceit out_type', dict(type='CeiT', out_type='feature'), ValueError, "unknown out_type 'feature'"),

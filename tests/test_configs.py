@@ -1,4 +1,5 @@
-"""Every config in configs/ builds and steps, and carries the paper's recipe (docs: recipes.md).
+"""Every config in configs/ builds and steps, and carries its paper's recipe (SecViT, arXiv 2405.13337,
+appendix B for COCO; CeiT, arXiv 2103.11816; ADE20K after Swin / PVT).
 
 * Every config (found by glob, including demo/ and any ablations/) loads, builds, runs one training
   iteration and one test iteration, evaluated by its own metric. Images are shrunk and the data
@@ -25,10 +26,10 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
 
+from secvit_mm.apis import build_model, scope_registry
 from secvit_mm.datasets import DEMO_COCO_CLASSES, make_ade20k_demo, make_coco_instance_demo
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -55,13 +56,6 @@ def _load(name: str) -> Config:
 def load(name: str) -> Config:
     """The merged config (parsed once per session: parsing is slow; each caller gets a copy)."""
     return copy.deepcopy(_load(name))
-
-
-def registry_for(scope: str):
-    init_default_scope(scope)
-    pkg = __import__(f'{scope}.utils', fromlist=['register_all_modules'])
-    pkg.register_all_modules(init_default_scope=False)
-    return __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
 
 
 @pytest.fixture(scope='session')
@@ -141,20 +135,10 @@ def one_batch(loader_cfg):
     return next(iter(Runner.build_dataloader(copy.deepcopy(loader_cfg))))
 
 
-def build_model(cfg: Config, scope: str):
-    """The model as the Runner builds it (top-level data_preprocessor as default), random init."""
-    registry = registry_for(scope)
-    cfg.model.backbone.init_cfg = None  # no ImageNet checkpoint here
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = registry.build(cfg.model)
-    model.init_weights()
-    return model
-
-
 def train_and_test_once(cfg: Config):
     """One training iteration and one test iteration (evaluated) with the config's own parts."""
-    model = build_model(cfg, cfg.default_scope)
+    scope_registry(cfg.default_scope)  # the datasets, pipelines and metrics below are built in it
+    model = build_model(cfg)  # random init, as the Runner builds it
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 
     model.train()
@@ -174,7 +158,8 @@ def train_and_test_once(cfg: Config):
 
 def synthetic_cls_step(cfg: Config, size: int = 64) -> None:
     from mmpretrain.structures import DataSample
-    model = build_model(cfg, 'mmpretrain')
+    scope_registry('mmpretrain')
+    model = build_model(cfg)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],
                 data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
@@ -238,6 +223,13 @@ def pipeline_step(pipeline, type_):
 DET_CONFIGS = [c for c in CONFIGS if DET_RE.match(c)]
 SEG_CONFIGS = [c for c in CONFIGS if SEG_RE.match(c)]
 CLS_CONFIGS = [c for c in CONFIGS if CLS_RE.match(c)]
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_every_trainable_config_saves_crash_safe_checkpoints_and_resumes_exactly(name):
+    cfg = load(name)
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook', name
+    assert [h['type'] for h in cfg.custom_hooks].count('RNGStateHook') == 1, name
 
 
 def test_the_model_zoo_is_complete():
@@ -340,7 +332,7 @@ def test_imagenet_recipe(name):
 
 def test_cluster_size_is_one_override():
     from mmdet.registry import MODELS
-    registry_for('mmdet')
+    scope_registry('mmdet')
     cfg = load('mask_rcnn_secvit_t_1x.py')
     cfg.merge_from_dict({'model.backbone.cluster_size': 98})
     cfg.model.backbone.init_cfg = None
@@ -353,7 +345,7 @@ def test_cluster_size_is_one_override():
 
 def test_3x_pipeline_draws_several_scales(demo_data):
     from mmengine.dataset import Compose as Pipeline
-    registry_for('mmdet')
+    scope_registry('mmdet')
     cfg = load('mask_rcnn_secvit_t_3x.py')
     pipeline = Pipeline(cfg.train_dataloader.dataset.pipeline)
     from mmdet.datasets import CocoDataset
@@ -373,7 +365,7 @@ def test_3x_pipeline_draws_several_scales(demo_data):
 
 
 def test_ade20k_pipeline_reduces_the_zero_label(demo_data):
-    registry_for('mmseg')
+    scope_registry('mmseg')
     from mmengine.dataset import Compose as Pipeline
     cfg = load('upernet_secvit_t_160k_ade20k.py')
     train = cfg.train_dataloader.dataset.pipeline
@@ -495,7 +487,7 @@ def test_unmodified_mmseg_swin_upernet_config_trains_with_secvit(tmp_path):
         '''))
     cfg = Config.fromfile(str(path))
     cfg.model.data_preprocessor.size = (64, 64)  # tiny inputs; the rest is mmseg's config
-    registry = registry_for('mmseg')
+    registry = scope_registry('mmseg')
     model = revert_sync_batchnorm(registry.build(cfg.model))  # what the Runner does on one process
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)

@@ -20,6 +20,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
+from secvit_mm.apis import build_model, scope_registry
 from secvit_mm.models.backbones import SecViT, SECFasterViT, SECSwin
 from secvit_mm.models.layers import RotaryEmbedding2d, SECAttention, sec_attention, spatial_order
 
@@ -290,14 +291,9 @@ def test_ablation_configs_change_one_thing(name, change):
 
 
 def classification_step(cfg, size=64):
-    from mmpretrain.registry import MODELS
     from mmpretrain.structures import DataSample
-    from mmpretrain.utils import register_all_modules
-    register_all_modules()
-    model_cfg = cfg.model.copy()
-    model_cfg['data_preprocessor'] = cfg.data_preprocessor
-    model = MODELS.build(model_cfg)
-    model.init_weights()
+    scope_registry('mmpretrain')
+    model = build_model(cfg).train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     data = dict(inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(2)],
                 data_samples=[DataSample().set_gt_label(i) for i in (1, 7)])
@@ -327,12 +323,9 @@ def test_classification_configs_train_one_step(name, backbone, params):
 
 
 def detection_step(cfg):
-    from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
-    from mmdet.utils import register_all_modules
-    register_all_modules()
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    scope_registry('mmdet')
+    model = build_model(cfg).train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     data = demo_mm_inputs(2, [[3, 96, 128]] * 2, num_items=[2, 2], with_mask=True)
     losses = model.train_step(data, optim)

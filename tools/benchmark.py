@@ -186,7 +186,7 @@ def split_case(case: str) -> Tuple[str, Tuple[str, ...]]:
 def secvit_weights(seed: int = 0):
     """SecViT-T backbone weights converted from a seeded released-layout model (so both agree)."""
     import torch
-    from secvit_mm.models.backbones.secvit import convert_secvit_checkpoint
+    from secvit_mm.models.converters import convert_secvit_checkpoint
     from secvit_mm.testing.released_secvit import ReleasedSecViT
     torch.manual_seed(seed)
     released = ReleasedSecViT.from_arch('tiny')

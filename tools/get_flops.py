@@ -35,6 +35,7 @@ Two conventions for attention, both printed, one chosen as the headline:
   S 4.76G, B 10.41G, L 19.39G; CeiT T 1.41G, S 4.79G, B 17.80G.
 """
 import argparse
+import json
 import os.path as osp
 import sys
 from functools import partial
@@ -46,8 +47,8 @@ import torch  # noqa: E402
 from mmengine.analysis import FlopAnalyzer, parameter_count  # noqa: E402
 from mmengine.analysis.jit_handles import get_shape  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 
+from secvit_mm.apis import build_model  # noqa: E402
 from secvit_mm.apis.launch import config_scope, load_config  # noqa: E402
 
 DEFAULT_SHAPES = {'mmpretrain': (224, 224), 'mmdet': (800, 1280), 'mmseg': (512, 2048)}
@@ -74,6 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--with-attn-matmuls', action='store_true',
                         help='headline FLOPs include the attention matmuls (q@k^T, attn@v)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON line (params, total, attention, shape) instead of the report')
     return parser.parse_args(argv)
 
 
@@ -85,24 +88,6 @@ def input_hw(scope: str, shape) -> Tuple[int, int]:
     if len(shape) == 2:
         return shape[0], shape[1]
     raise ValueError(f'--shape takes H W or one size, got {shape}')
-
-
-def build_model(cfg):
-    scope = config_scope(cfg)
-    init_default_scope(scope)
-    if scope == 'mmdet':
-        from mmdet.registry import MODELS
-    elif scope == 'mmseg':
-        from mmseg.registry import MODELS
-    else:
-        from mmpretrain.registry import MODELS
-    # Parameters and FLOPs do not depend on the weights: never load checkpoints here.
-    model_cfg = cfg.model
-    if 'backbone' in model_cfg:
-        model_cfg.backbone.init_cfg = None
-    model = MODELS.build(model_cfg)
-    model.eval()
-    return model
 
 
 def make_forward(model, scope: str, h: int, w: int):
@@ -133,7 +118,7 @@ class _Wrapper(torch.nn.Module):
 
 def analyze(cfg, h: int, w: int) -> dict:
     scope = config_scope(cfg)
-    model = build_model(cfg)
+    model = build_model(cfg)  # parameters and FLOPs do not depend on the weights: random init
     forward, inputs = make_forward(model, scope, h, w)
     wrapper = _Wrapper(model, forward)
     analyzer = FlopAnalyzer(wrapper, inputs)
@@ -158,6 +143,9 @@ def main(argv=None) -> None:
     cfg = load_config(args.config, args.cfg_options)
     h, w = input_hw(config_scope(cfg), args.shape)
     res = analyze(cfg, h, w)
+    if args.json:
+        print(json.dumps(dict(params=res['params'], total=res['total'], attention=res['attention'], shape=[h, w])))
+        return
     without = res['total'] - res['attention']
     with_attn = res['total']
     headline = with_attn if args.with_attn_matmuls else without

@@ -290,7 +290,7 @@ fi
 if [[ -n "$WHEELS" ]]; then
   # Offline: the folder is the plan (tools/make_wheelhouse.sh made it for this machine's environment);
   # each wheel goes in as it is, and the imports below say what is missing.
-  pip_install --no-deps "$WHEELS"/*.whl
+  pip_install --no-deps --no-compile "$WHEELS"/*.whl
 else
   reqs=(-r "$ROOT/requirements/runtime.txt")
   if [[ $KEEP_TORCH == 1 ]]; then
@@ -301,7 +301,9 @@ else
   [[ $WITH_ONNX == 1 ]] && reqs+=(-r "$ROOT/requirements/onnx.txt")
   pip_install "${reqs[@]}"
 fi
-pip_install --no-deps --no-build-isolation -e "$ROOT"
+# PEP 660 editable install with this environment's setuptools: an older pip would otherwise run
+# `setup.py develop`, whose nested pip builds in isolation and reaches for the index (offline: fails).
+pip_install --no-deps --no-build-isolation --use-pep517 -e "$ROOT"
 if ! mmcv_check "$FLAVOUR" > "$TMP/check.log" 2>&1; then
   cat "$TMP/check.log" >&2
   die "mmcv's ops failed the $FLAVOUR check after install (see above)"

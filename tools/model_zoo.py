@@ -103,20 +103,14 @@ def describe(cfg, path: str) -> Dict[str, str]:
 
 
 def measure(config: str) -> dict:
-    """Runs get_flops' analysis in a fresh process (frees each model's memory)."""
-    code = ('import json, sys; sys.path.insert(0, "tools"); import get_flops as g; '
-            'from secvit_mm.apis.launch import config_scope, load_config; '
-            f'cfg = load_config({config!r}); h, w = g.input_hw(config_scope(cfg), None); '
-            'r = g.analyze(cfg, h, w); '
-            'print("MODEL_ZOO " + json.dumps(dict(params=r["params"], total=r["total"], '
-            'attention=r["attention"], shape=[h, w])))')
+    """Runs ``tools/get_flops.py --json`` in a fresh process (frees each model's memory)."""
     start = time.time()
-    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=ROOT))
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('MODEL_ZOO ')]
+    proc = subprocess.run([sys.executable, osp.join('tools', 'get_flops.py'), config, '--json'], cwd=ROOT,
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('{')]
     if proc.returncode or not lines:
         raise RuntimeError(f'{config}: get_flops failed:\n{proc.stderr[-3000:]}')
-    result = json.loads(lines[-1][len('MODEL_ZOO '):])
+    result = json.loads(lines[-1])
     result['seconds'] = round(time.time() - start, 1)
     return result
 

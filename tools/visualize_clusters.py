@@ -108,8 +108,8 @@ def main(argv=None) -> np.ndarray:
     import cv2
     import mmcv
     args = parse_args(argv)
-    from tools.deploy.export_onnx import build_backbone
-    backbone = build_backbone(args.config, args.checkpoint, args.cfg_options)
+    from secvit_mm.apis import build_model
+    backbone = build_model(args.config, args.checkpoint, backbone_only=True, cfg_options=args.cfg_options)
     if not hasattr(backbone, 'stages') or not hasattr(backbone.stages[0].blocks[0], 'attn'):
         raise ValueError(f'{args.config}: the backbone ({type(backbone).__name__}) has no SEC attention stages')
     if not osp.isfile(args.image):

@@ -388,7 +388,7 @@ def check_checkpoint_fits(model, path: str, what: str, allow: str) -> dict:
     from mmengine.model import is_model_wrapper
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    from secvit_mm.models.pretrained import describe_state_dict_mismatch, extract_state_dict
+    from secvit_mm.utils.checkpoint import describe_state_dict_mismatch, extract_state_dict
     checkpoint = _load_checkpoint(path, map_location='cpu')
     try:
         state_dict = extract_state_dict(checkpoint, path)

@@ -6,45 +6,15 @@ here instead: released checkpoints are converted on the fly, and any missing, un
 key stops the run before training starts.
 """
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
-__all__ = ['describe_state_dict_mismatch', 'extract_state_dict', 'load_pretrained_backbone']
+from ..utils.checkpoint import extract_state_dict, load_state_dict_strictly
 
-
-def describe_state_dict_mismatch(expected: Dict[str, Tensor], got: Dict[str, Tensor]) -> str:
-    """'' when keys and shapes agree; otherwise a message naming missing / unexpected / mis-shaped keys."""
-    missing = sorted(set(expected) - set(got))
-    unexpected = sorted(set(got) - set(expected))
-    shapes = [f'{k}: checkpoint {tuple(got[k].shape)} vs model {tuple(expected[k].shape)}'
-              for k in sorted(set(expected) & set(got)) if got[k].shape != expected[k].shape]
-
-    def clip(items: List[str]) -> str:
-        return ', '.join(items[:8]) + (f' (+{len(items) - 8} more)' if len(items) > 8 else '')
-
-    parts = []
-    if missing:
-        parts.append(f'missing keys: {clip(missing)}')
-    if unexpected:
-        parts.append(f'unexpected keys: {clip(unexpected)}')
-    if shapes:
-        parts.append(f'shape mismatch: {clip(shapes)}')
-    return '; '.join(parts)
-
-
-def extract_state_dict(checkpoint: dict, source: str = 'checkpoint') -> Dict[str, Tensor]:
-    """The state dict inside an mmengine (``state_dict``), released (``model``) or bare checkpoint."""
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f'{source} is not a checkpoint dict (got {type(checkpoint).__name__})')
-    for key in ('state_dict', 'model'):
-        if key in checkpoint and isinstance(checkpoint[key], dict):
-            return checkpoint[key]
-    if checkpoint and all(isinstance(v, Tensor) for v in checkpoint.values()):
-        return checkpoint
-    raise ValueError(f"{source} has no 'state_dict' or 'model' entry; top-level keys: {sorted(checkpoint)[:10]}")
+__all__ = ['load_pretrained_backbone']
 
 
 def load_pretrained_backbone(module: nn.Module,
@@ -97,12 +67,6 @@ def load_pretrained_backbone(module: nn.Module,
         state_dict = selected
     if adapt is not None:
         adapt(state_dict)
-    new_modules = tuple(new_modules)
-    expected = {k: v for k, v in module.state_dict().items() if not (new_modules and k.startswith(new_modules))}
-    problems = describe_state_dict_mismatch(expected, state_dict)
-    if problems:
-        raise ValueError(f'{path!r} does not fit this {name} (is it another arch?): {problems}')
-    missing, unexpected = module.load_state_dict(state_dict, strict=not new_modules)
-    assert not unexpected and all(k.startswith(new_modules) for k in missing), (missing, unexpected)
+    missing = load_state_dict_strictly(module, state_dict, path, keep_init=new_modules)
     kept = f' ({len(missing)} tensors of {", ".join(new_modules)} keep their init)' if missing else ''
     print_log(f'{name}: loaded {len(state_dict)} tensors from {path}{kept}', logger='current')

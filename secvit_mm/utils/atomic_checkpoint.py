@@ -1,44 +1,8 @@
 """Crash-safe checkpoint saving: a kill while saving leaves the previous checkpoint usable.
 
-Select it from a config (the only change needed)::
-
-    default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=1))
-
-The problem, in mmengine 0.10.7:
-
-* ``CheckpointHook`` -> ``Runner.save_checkpoint`` -> ``mmengine.runner.checkpoint.save_checkpoint``
-  serialises to memory and then calls ``get_file_backend(path, backend_args).put(bytes, path)``;
-  ``LocalBackend.put`` opens the final path with ``'wb'`` -- truncating it -- and writes. A kill in
-  between leaves a truncated file under the real name (this matters whenever a name is written
-  again: a fixed ``filename_tmpl``, the re-save of ``epoch_N.pth`` after a new best score, a
-  resumed run re-saving the same step).
-* The hook deletes the checkpoints it rotates out (``max_keep_ckpts``) and the previous best
-  checkpoint (``save_best``) BEFORE it writes the new one, so a kill in between leaves no
-  checkpoint at all with ``max_keep_ckpts=1``.
-* The ``last_checkpoint`` pointer (read by ``resume='auto'``) is rewritten in place with ``open``.
-
-The mechanism, and why:
-
-* :class:`AtomicLocalBackend`, registered as the file backend ``'atomic_local'``
-  (``mmengine.fileio.register_backend``): ``put``/``put_text`` write ``<path>.tmp``, flush and fsync
-  it, then ``os.replace`` it onto ``<path>`` (atomic on POSIX and Windows) and fsync the directory.
-  The file backend is the layer mmengine itself routes every checkpoint byte through, and
-  ``backend_args`` is its official, per-hook selector, so nothing of mmengine is patched and every
-  checkpoint the hook writes (periodic, best, published) is covered.
-* :class:`AtomicCheckpointHook`, registered in mmengine's ``HOOKS`` and selected with
-  ``type='AtomicCheckpointHook'`` (a drop-in ``CheckpointHook``: same arguments, same files): it
-  selects ``'atomic_local'`` when the checkpoints go to a local directory and no storage backend was
-  configured, writes the ``last_checkpoint`` pointer atomically, and deletes outdated checkpoints
-  only AFTER the new one and the pointer are on disk. A hook is the right place because the pointer
-  and the deletions are done by the hook itself, outside any backend -- a file backend alone can't
-  make them safe. A ``Runner`` subclass (``runner_type``) was rejected: it would have to be selected
-  on top of the runner each downstream library already swaps in, and still could not reach the
-  pointer or the deletion order, which live in the hook. Only ``_save_checkpoint_with_step`` and
-  ``_publish_model`` are re-implemented (mmengine 0.10.7's steps, reordered / routed through the
-  backend); ``_save_best_checkpoint`` is reused unchanged, with its deletion deferred.
-
-After a kill, at worst a stale ``<name>.tmp`` (never read by mmengine: ``last_checkpoint`` names the
-real file) or an old checkpoint that was due for deletion stays behind.
+Select it from a config: ``default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))``.
+Why mmengine's own hook is not enough, and why a file backend plus a hook: docs/robustness.md,
+"Crash-safe checkpoints".
 """
 import contextlib
 import hashlib

@@ -1,46 +1,9 @@
 """Load mmengine checkpoints with ``torch.load(weights_only=True)`` -- safe loading stays on.
 
-Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``: the file is unpickled by a
-restricted unpickler that only rebuilds tensors, plain Python containers and the globals on an
-allow-list, so a checkpoint cannot run code when it is opened. mmengine 0.10.7 calls ``torch.load``
-without the argument, and a checkpoint written by its ``Runner`` holds a few objects that are not
-on torch's default list, so loading or resuming failed with ``UnpicklingError``.
-
-Importing this module (``import secvit_mm`` does it) fixes that WITHOUT turning safe loading off:
-
-1. ``torch.serialization.add_safe_globals(SAFE_GLOBALS)`` allow-lists exactly the objects the
-   Runner's checkpoints contain. The list was found empirically, by saving real checkpoints with a
-   real Runner (model, optimizer, param schedulers, message hub, numpy values in the metainfo and in
-   the metrics) and adding what ``torch.load(weights_only=True)`` rejected:
-
-   * numpy arrays and scalars (dataset metainfo, ``HistoryBuffer`` logs, ``best_score``):
-     ``numpy.ndarray``, ``numpy.dtype``, ``numpy._core.multiarray._reconstruct`` and
-     ``numpy._core.multiarray.scalar`` (plus their numpy 1.x names ``numpy.core.multiarray.*``,
-     so checkpoints written under numpy < 2 load too), and the dtype classes of the bool, integer
-     and float/complex dtypes (``numpy.dtypes.Float64DType``...; the restricted unpickler only
-     sets the state of objects whose exact type is allow-listed). Object, string and void dtypes
-     are NOT allowed.
-   * ``mmengine.logging.history_buffer.HistoryBuffer`` (the message hub's logged scalars).
-   * ``builtins.getattr`` -- but only as a stand-in, :func:`_history_buffer_statistic`: a
-     ``HistoryBuffer`` pickles its statistic methods as ``getattr(HistoryBuffer, 'mean')``, and the
-     stand-in resolves only those names on that class. The real ``getattr`` is never allow-listed
-     (it would let a file reach arbitrary attributes of allowed objects, e.g. ``__globals__``).
-
-   ``collections.OrderedDict``/``Counter``, tensors, ``torch.Size``, dtypes and devices are already
-   allowed by torch. Everything else (``os.system``, ``builtins.exec``, ``eval``, any class with a
-   ``__reduce__``...) is refused before it is called.
-
-2. mmengine's loader for local paths is re-registered (``CheckpointLoader.register_scheme(prefixes=
-   '', force=True)``, mmengine's own extension point, not a patch) so that it passes
-   ``weights_only=True`` explicitly -- independent of torch's default and of the
-   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` environment variable -- and turns a refusal into
-   :class:`UnsafeCheckpointError`, which says which object was refused and what to do.
-   ``mmengine.runner.load_checkpoint``, ``Runner.load_checkpoint`` and ``Runner.resume`` all go
-   through it. ``weights_only=False`` is never passed anywhere.
-
-If a file you trust holds another object (a custom statistic, a config object...), allow-list
-exactly that object with ``torch.serialization.add_safe_globals([obj])`` or load it inside the
-``torch.serialization.safe_globals([obj])`` context manager.
+Importing this module (``import secvit_mm`` does it) allow-lists exactly the objects mmengine Runner
+checkpoints hold (:data:`SAFE_GLOBALS`) and re-registers mmengine's local-path loader so that it
+passes ``weights_only=True`` explicitly; anything else in a file is refused before it runs. What is
+on the list and why: docs/robustness.md, "Safe checkpoint loading".
 """
 import os.path as osp
 import pickle

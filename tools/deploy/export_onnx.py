@@ -22,6 +22,8 @@ from torch import nn  # noqa: E402
 
 from mmengine.config import DictAction  # noqa: E402
 
+from secvit_mm.apis import build_model  # noqa: E402
+
 RTOL = 1e-4
 # Range of the exported graph's dynamic height / width, in pixels.
 MIN_SIDE, MAX_SIDE = 32, 4096
@@ -39,40 +41,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--legacy', action='store_true', help='use the TorchScript exporter (dynamo=False)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
-
-
-def build_backbone(config: str, checkpoint: str = None, cfg_options: dict = None) -> nn.Module:
-    """``model.backbone`` of the config, built in the config's scope, in eval mode."""
-    from mmengine.registry import DefaultScope, init_default_scope
-    from secvit_mm.apis.launch import load_config
-    import secvit_mm  # noqa: F401
-    cfg = load_config(config, cfg_options)
-    scope = cfg.get('default_scope')
-    init_default_scope(scope)
-    from mmengine.registry import MODELS
-    registry = MODELS
-    if scope == 'mmdet':
-        from mmdet.registry import MODELS as registry
-    elif scope == 'mmseg':
-        from mmseg.registry import MODELS as registry
-    elif scope == 'mmpretrain':
-        from mmpretrain.registry import MODELS as registry
-    backbone_cfg = cfg.model.backbone.copy()
-    backbone_cfg.pop('init_cfg', None)
-    backbone_cfg.pop('drop_path_rate', None) if backbone_cfg.get('type') == 'CeiT' else None
-    with DefaultScope.overwrite_default_scope(scope):
-        backbone = registry.build(backbone_cfg)
-    if checkpoint:
-        from secvit_mm.utils import load_checkpoint_safely
-        ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        state = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
-        if not state:
-            raise ValueError(f'{checkpoint}: no backbone.* keys')
-        missing, unexpected = backbone.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ValueError(f'{checkpoint}: missing {missing[:5]}, unexpected {unexpected[:5]}')
-    return backbone.eval()
 
 
 class _Outputs(nn.Module):
@@ -132,7 +100,7 @@ def verify(backbone: nn.Module, out: str, sizes: Sequence[Tuple[int, int]]) -> L
 
 def main(argv=None) -> List[dict]:
     args = parse_args(argv)
-    backbone = build_backbone(args.config, args.checkpoint, args.cfg_options)
+    backbone = build_model(args.config, args.checkpoint, backbone_only=True, cfg_options=args.cfg_options)
     export(backbone, args.out, args.shape, args.legacy)
     print(f'exported {type(backbone).__name__} to {args.out} (dynamic height/width)')
     if not args.verify:

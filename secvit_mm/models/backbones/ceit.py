@@ -16,14 +16,13 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModule, ModuleList
+from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 
-from ..input_checks import KeywordCheck, check_finite
 from ..layers import static_shapes
-from ..pretrained import load_pretrained_backbone
-from .base import FrozenStagesMixin
+from ..converters.ceit import convert_ceit_checkpoint, is_released_ceit_layout
+from .base import BaseBackbone
 
 PATCH_SIZE = 16  # effective patch: I2T stride 4 x patch projection stride 4
 LN_EPS = 1e-6
@@ -36,14 +35,14 @@ class ImageToTokens(nn.Module):
         in_channels (int): Image channels.
         embed_dims (int): Token width D.
         stem_channels (int): Width of the convolutional stem. Defaults to 64.
-        conv_norm_cfg (dict): Norm layer of the stem. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm layer of the stem. Defaults to ``dict(type='BN')``.
     """
 
     def __init__(self, in_channels: int, embed_dims: int, stem_channels: int = 64,
-                 conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
-        self.bn = build_norm_layer(conv_norm_cfg, stem_channels)[1]
+        self.bn = build_norm_layer(norm_cfg, stem_channels)[1]
         self.pool = nn.MaxPool2d(3, stride=2, padding=1)
         self.proj = nn.Conv2d(stem_channels, embed_dims, 4, stride=4)
 
@@ -92,11 +91,11 @@ class ConvBN(nn.Sequential):
     """Conv2d (with bias, as released) followed by a norm layer."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, groups: int = 1,
-                 conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__(OrderedDict(
             conv=nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
                            groups=groups),
-            bn=build_norm_layer(conv_norm_cfg, out_channels)[1]))
+            bn=build_norm_layer(norm_cfg, out_channels)[1]))
 
 
 class LeFF(nn.Module):
@@ -109,17 +108,17 @@ class LeFF(nn.Module):
         embed_dims (int): Token width D.
         expansion (int): Hidden width is ``expansion * D``. Defaults to 4.
         kernel_size (int): Depthwise kernel. Defaults to 3.
-        conv_norm_cfg (dict): Norm layer after each conv. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm layer after each conv. Defaults to ``dict(type='BN')``.
     """
 
     def __init__(self, embed_dims: int, expansion: int = 4, kernel_size: int = 3,
-                 conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         hidden = embed_dims * expansion
-        self.expand = ConvBN(embed_dims, hidden, 1, conv_norm_cfg=conv_norm_cfg)
+        self.expand = ConvBN(embed_dims, hidden, 1, norm_cfg=norm_cfg)
         self.depthwise = ConvBN(hidden, hidden, kernel_size, groups=hidden,
-                                conv_norm_cfg=conv_norm_cfg)
-        self.reduce = ConvBN(hidden, embed_dims, 1, conv_norm_cfg=conv_norm_cfg)
+                                norm_cfg=norm_cfg)
+        self.reduce = ConvBN(hidden, embed_dims, 1, norm_cfg=norm_cfg)
         self.act = nn.GELU()
 
     def forward(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
@@ -135,12 +134,12 @@ class CeiTBlock(nn.Module):
 
     def __init__(self, embed_dims: int, num_heads: int, leff_expansion: int = 4,
                  qkv_bias: bool = True, drop_rate: float = 0., attn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0., conv_norm_cfg: dict = dict(type='BN')) -> None:
+                 drop_path_rate: float = 0., norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(embed_dims, eps=LN_EPS)
         self.attn = SelfAttention(embed_dims, num_heads, qkv_bias, attn_drop_rate, drop_rate)
         self.ln2 = nn.LayerNorm(embed_dims, eps=LN_EPS)
-        self.leff = LeFF(embed_dims, leff_expansion, conv_norm_cfg=conv_norm_cfg)
+        self.leff = LeFF(embed_dims, leff_expansion, norm_cfg=norm_cfg)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -217,7 +216,7 @@ def _arch(embed_dims: int, num_heads: int, img_size: int = 224) -> dict:
 
 
 @MODELS.register_module()
-class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
+class CeiT(BaseBackbone):
     """CeiT backbone: `Incorporating Convolution Designs into Visual Transformers
     <https://arxiv.org/abs/2103.11816>`_.
 
@@ -260,8 +259,8 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
         attn_drop_rate (float): Dropout on attention weights. Defaults to 0.
         drop_path_rate (float): Stochastic depth, rising linearly to this value over the blocks.
             Defaults to 0.
-        conv_norm_cfg (dict): Norm layer of the I2T stem and LeFF convs (e.g. SyncBN for dense
-            prediction). Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm layer of the I2T stem and LeFF convs (e.g. ``dict(type='SyncBN')``
+            for multi-GPU dense prediction). Defaults to ``dict(type='BN')`` (released).
         pyramid_norm_cfg (dict): Norm layer between the two deconvs of the stride-4 pyramid level.
             Defaults to ``dict(type='GN', num_groups=32)``.
         frozen_stages (int): -1 freezes nothing; 0 freezes the I2T stem, class token and position
@@ -281,6 +280,10 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
         **dict.fromkeys(['t-384', 'tiny-384'], _arch(192, 3, img_size=384)),
         **dict.fromkeys(['s-384', 'small-384'], _arch(384, 6, img_size=384)),
     }
+    arch_required = ('embed_dims', 'num_layers', 'num_heads')
+    arch_optional = ('leff_expansion', 'img_size')
+    min_input_size = PATCH_SIZE
+    min_input_reason = 'one token'
     OUT_TYPES = ('cls', 'featmap')
 
     def __init__(self,
@@ -293,14 +296,14 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
-                 conv_norm_cfg: dict = dict(type='BN'),
+                 norm_cfg: dict = dict(type='BN'),
                  pyramid_norm_cfg: dict = dict(type='GN', num_groups=32),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.arch_settings = self._resolve_arch(arch)
+        self.arch_settings = self.resolve_arch(arch)
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
         self.num_heads = self.arch_settings['num_heads']
@@ -321,7 +324,7 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
         num_built = self.out_indices[-1] + 1 if out_type == 'featmap' else self.num_layers
 
         D = self.embed_dims
-        self.i2t = ImageToTokens(in_channels, D, conv_norm_cfg=conv_norm_cfg)
+        self.i2t = ImageToTokens(in_channels, D, norm_cfg=norm_cfg)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.pos_grid[0] * self.pos_grid[1], D))
         self.drop_after_pos = nn.Dropout(drop_rate)
@@ -329,7 +332,7 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
         dpr = [drop_path_rate * i / max(self.num_layers - 1, 1) for i in range(self.num_layers)]
         self.layers = ModuleList([
             CeiTBlock(D, self.num_heads, self.arch_settings.get('leff_expansion', 4), qkv_bias,
-                      drop_rate, attn_drop_rate, dpr[i], conv_norm_cfg)
+                      drop_rate, attn_drop_rate, dpr[i], norm_cfg)
             for i in range(num_built)
         ])
         if out_type == 'cls':
@@ -350,23 +353,10 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
 
     # ----------------------------------------------------------------------------- construction
     @classmethod
-    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            key = arch.lower()
-            if key not in cls.arch_zoo:
-                raise ValueError(f'CeiT: unknown arch {arch!r}; valid archs are '
-                                 f'{sorted(cls.arch_zoo)} or a dict')
-            return dict(cls.arch_zoo[key])
-        if not isinstance(arch, dict):
-            raise TypeError(f'CeiT: arch must be a str or dict, got {type(arch).__name__}')
-        required = {'embed_dims', 'num_layers', 'num_heads'}
-        if not required <= set(arch):
-            raise ValueError(f'CeiT: a custom arch needs the keys {sorted(required)}, '
-                             f'missing {sorted(required - set(arch))}')
-        if arch['embed_dims'] % arch['num_heads']:
-            raise ValueError(f"CeiT: embed_dims {arch['embed_dims']} is not divisible by "
-                             f"num_heads {arch['num_heads']}")
-        return dict(arch)
+    def check_arch(cls, settings: dict) -> None:
+        if settings['embed_dims'] % settings['num_heads']:
+            raise ValueError(f"CeiT: embed_dims {settings['embed_dims']} is not divisible by "
+                             f"num_heads {settings['num_heads']}")
 
     def _resolve_out_indices(self, out_indices: Sequence[int]) -> Tuple[int, ...]:
         if isinstance(out_indices, int) or len(out_indices) != 4:
@@ -382,24 +372,23 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
                              f'got {out_indices}')
         return tuple(resolved)
 
-    def init_weights(self) -> None:
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            # Strict, converting loader instead of mmengine's PretrainedInit (which only warns about
-            # missing keys). Only the dense pyramid is new; it keeps its own init.
-            load_pretrained_backbone(self, self.init_cfg, convert_ceit_checkpoint, is_released_ceit_layout,
-                                     adapt=lambda sd: self._adapt_state_dict(sd, ''),
-                                     new_modules=('pyramid.', ))
-            self._is_init = True
-            return
-        super().init_weights()
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+    def pretrained_loader_args(self) -> dict:
+        # Only the dense pyramid is new to a classification checkpoint; it keeps its own init.
+        return dict(converter=convert_ceit_checkpoint, is_released=is_released_ceit_layout,
+                    adapt=lambda sd: self._adapt_state_dict(sd, ''), new_modules=('pyramid.', ))
+
+    @staticmethod
+    def init_module(module: nn.Module) -> None:
+        # DeiT's init: trunc-normal linears, unit LayerNorms; convs and BNs keep PyTorch's.
+        if isinstance(module, nn.Linear):
+            trunc_normal_(module.weight, std=.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def init_parameters(self) -> None:
         trunc_normal_(self.cls_token, std=.02)
         trunc_normal_(self.pos_embed, std=.02)
         if hasattr(self, 'lca'):
@@ -432,20 +421,6 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
         state_dict[key] = resize_pos_embed(ckpt, (side, side), self.pos_grid)
 
     # ---------------------------------------------------------------------------------- forward
-    def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor) or x.dim() != 4:
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f'CeiT expects a (B, C, H, W) image batch tensor, got {shape}')
-        if x.shape[0] == 0:
-            raise ValueError(f'CeiT got an empty batch (input shape {tuple(x.shape)})')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'CeiT expects {self.in_channels} input channels, got {x.shape[1]} '
-                             f'(input shape {tuple(x.shape)})')
-        if min(x.shape[-2:]) < PATCH_SIZE:
-            raise ValueError(f'CeiT needs images of at least {PATCH_SIZE}x{PATCH_SIZE} pixels '
-                             f'(one token), got {x.shape[-2]}x{x.shape[-1]}')
-        check_finite('CeiT', x)
-
     def _pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
         # While exporting, the grid is symbolic: a shape test would freeze the export size into the
         # graph, so always resize (bicubic at the same size is the identity).
@@ -454,7 +429,7 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
         return resize_pos_embed(self.pos_embed, self.pos_grid, grid)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        self._check_input(x)
+        self.check_input(x)
         H, W = x.shape[-2:]
         if not static_shapes() or H % PATCH_SIZE or W % PATCH_SIZE:
             # Pad so 16-pixel patches tile the image (the stem would silently crop otherwise).
@@ -493,10 +468,6 @@ class CeiT(KeywordCheck, FrozenStagesMixin, BaseModule):
             self.pos_embed.requires_grad = False
 
 
-def is_released_ceit_layout(state_dict: Dict[str, torch.Tensor]) -> bool:
-    return 'cls_token' in state_dict and any(k.startswith('blocks.') for k in state_dict)
-
-
 def resize_pos_embed(pos_embed: torch.Tensor, src_grid: Tuple[int, int],
                      dst_grid: Tuple[int, int]) -> torch.Tensor:
     """Bicubically resize a (1, 1 + h * w, D) position embedding; the class slot is kept."""
@@ -506,122 +477,3 @@ def resize_pos_embed(pos_embed: torch.Tensor, src_grid: Tuple[int, int],
     grid = F.interpolate(grid.float(), size=dst_grid, mode='bicubic', align_corners=False)
     grid = grid.to(pos_embed.dtype).flatten(2).transpose(1, 2)
     return torch.cat([cls_slot, grid], dim=1)
-
-
-# ------------------------------------------------------------------------ checkpoint conversion
-# Released key (regex, full match) -> key of an mmpretrain ImageClassifier holding CeiT.
-_RELEASED_TO_MMPRETRAIN = [
-    (r'cls_token', r'backbone.cls_token'),
-    (r'pos_embed', r'backbone.pos_embed'),
-    (r'pos_layer_embed', r'backbone.lca.layer_embed'),
-    (r'i2t\.backbone\.(conv|bn)\.(.+)', r'backbone.i2t.\1.\2'),
-    (r'i2t\.proj\.(.+)', r'backbone.i2t.proj.\1'),
-    (r'blocks\.(\d+)\.norm1\.(.+)', r'backbone.layers.\1.ln1.\2'),
-    (r'blocks\.(\d+)\.norm2\.(.+)', r'backbone.layers.\1.ln2.\2'),
-    (r'blocks\.(\d+)\.attn\.(qkv|proj)\.(.+)', r'backbone.layers.\1.attn.\2.\3'),
-    (r'blocks\.(\d+)\.leff\.conv1\.(.+)', r'backbone.layers.\1.leff.expand.conv.\2'),
-    (r'blocks\.(\d+)\.leff\.bn1\.(.+)', r'backbone.layers.\1.leff.expand.bn.\2'),
-    (r'blocks\.(\d+)\.leff\.conv2\.(.+)', r'backbone.layers.\1.leff.depthwise.conv.\2'),
-    (r'blocks\.(\d+)\.leff\.bn2\.(.+)', r'backbone.layers.\1.leff.depthwise.bn.\2'),
-    (r'blocks\.(\d+)\.leff\.conv3\.(.+)', r'backbone.layers.\1.leff.reduce.conv.\2'),
-    (r'blocks\.(\d+)\.leff\.bn3\.(.+)', r'backbone.layers.\1.leff.reduce.bn.\2'),
-    (r'lca\.norm1\.(.+)', r'backbone.lca.ln1.\1'),
-    (r'lca\.norm2\.(.+)', r'backbone.lca.ln2.\1'),
-    (r'lca\.attn\.(qkv|proj)\.(.+)', r'backbone.lca.attn.\1.\2'),
-    (r'lca\.feedforward\.(fc1|fc2)\.(.+)', r'backbone.lca.ffn.\1.\2'),
-    (r'norm\.(.+)', r'backbone.final_norm.\1'),
-    (r'head\.(.+)', r'head.fc.\1'),
-]
-_RELEASED_TO_MMPRETRAIN = [(re.compile(src), dst) for src, dst in _RELEASED_TO_MMPRETRAIN]
-
-
-def _short(keys: Sequence[str], limit: int = 8) -> str:
-    keys = sorted(keys)
-    more = f' ... (+{len(keys) - limit} more)' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
-
-
-def _infer_arch(state_dict: Dict[str, torch.Tensor]) -> dict:
-    """Arch settings read off a released checkpoint (head_dim is 64 in every CeiT)."""
-    D = state_dict['cls_token'].shape[-1]
-    depth = len({int(m.group(1)) for k in state_dict if (m := re.match(r'blocks\.(\d+)\.', k))})
-    conv1 = state_dict.get('blocks.0.leff.conv1.weight')
-    expansion = conv1.shape[0] // D if conv1 is not None else 4
-    return dict(embed_dims=D, num_layers=depth, num_heads=max(D // 64, 1),
-                leff_expansion=expansion)
-
-
-def convert_ceit_checkpoint(state_dict: Dict[str, torch.Tensor],
-                            arch: Optional[Union[str, dict]] = None
-                            ) -> 'OrderedDict[str, torch.Tensor]':
-    """Convert a released CeiT state dict to the keys of an mmpretrain ``ImageClassifier``.
-
-    Released ``cls_token``, ``blocks.*``, ``lca.*``, ``norm.*`` ... become ``backbone.*`` and
-    ``head.{weight,bias}`` becomes ``head.fc.*``. Every key and shape is checked against a CeiT
-    of ``arch`` (a name from ``CeiT.arch_zoo`` or a dict; by default the arch read off the
-    checkpoint). The position embedding may have any square grid (the backbone resizes it on
-    load) and the head any number of classes; a checkpoint without ``head.*`` converts to the
-    backbone keys only. A leading ``module.`` (DDP) is stripped; missing BatchNorm
-    ``num_batches_tracked`` buffers are filled with 0.
-
-    Raises:
-        ValueError: naming the missing / unexpected keys or the mismatching shapes when the
-            checkpoint has another layout or belongs to another arch.
-    """
-    sd = dict(state_dict)
-    if sd and all(k.startswith('module.') for k in sd):
-        sd = {k[len('module.'):]: v for k, v in sd.items()}
-    if any(k.startswith('backbone.') for k in sd):
-        raise ValueError('convert_ceit_checkpoint: the state dict already has mmpretrain keys '
-                         '(backbone.*); it needs no conversion')
-    if 'cls_token' not in sd:
-        raise ValueError('convert_ceit_checkpoint: not a released CeiT state dict (no cls_token); '
-                         f'first keys: {_short(list(sd), 6)}')
-
-    settings = CeiT._resolve_arch(arch) if arch is not None else _infer_arch(sd)
-    described = ', '.join(f'{k}={v}' for k, v in settings.items() if k != 'img_size')
-    arch_name = (f'arch {arch!r} ({described})' if isinstance(arch, str) else
-                 f'arch ({described}){" read off the checkpoint" if arch is None else ""}')
-    with torch.device('meta'):  # shapes only: no memory, no init cost
-        reference = CeiT(arch={k: v for k, v in settings.items() if k != 'img_size'})
-    expected = {f'backbone.{k}': tuple(v.shape) for k, v in reference.state_dict().items()}
-    head_w = sd.get('head.weight')
-    if head_w is not None:
-        num_classes = head_w.shape[0]
-        expected['head.fc.weight'] = (num_classes, settings['embed_dims'])
-        expected['head.fc.bias'] = (num_classes, )
-    if 'pos_embed' in sd and sd['pos_embed'].dim() == 3:
-        n = sd['pos_embed'].shape[1] - 1
-        if math.isqrt(n) ** 2 == n:  # any square grid loads (resized by the backbone)
-            expected['backbone.pos_embed'] = (1, n + 1, settings['embed_dims'])
-
-    converted, source, unexpected = {}, {}, []
-    for key, value in sd.items():
-        for pattern, target in _RELEASED_TO_MMPRETRAIN:
-            if pattern.fullmatch(key):
-                new_key = pattern.sub(target, key)
-                converted[new_key], source[new_key] = value, key
-                break
-        else:
-            unexpected.append(key)
-    unexpected += [k for k in converted if k not in expected]
-    for key in expected:
-        if key.endswith('num_batches_tracked') and key not in converted:
-            converted[key] = torch.tensor(0, dtype=torch.long)
-    missing = [k for k in expected if k not in converted]
-    mismatched = [f'{source.get(k, k)} ({k}): checkpoint {tuple(v.shape)} '
-                  f'vs expected {expected[k]}'
-                  for k, v in converted.items() if k in expected and tuple(v.shape) != expected[k]]
-
-    problems = []
-    if missing:
-        problems.append(f'{len(missing)} missing keys (mmpretrain names): {_short(missing)}')
-    if unexpected:
-        problems.append(f'{len(unexpected)} unexpected keys: {_short(unexpected)}')
-    if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatches: '
-                        + '; '.join(mismatched[:6]) + (' ...' if len(mismatched) > 6 else ''))
-    if problems:
-        raise ValueError(f'convert_ceit_checkpoint: checkpoint does not match CeiT {arch_name}: '
-                         + ' | '.join(problems))
-    return OrderedDict((k, converted[k]) for k in expected if k in converted)

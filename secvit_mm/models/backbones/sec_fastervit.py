@@ -32,43 +32,43 @@ Parameters with a 1000-class Linear head (this implementation): SEC-FasterViT-0 
 (FasterViT-1: 53,366,696; README 53.4M). The difference is exactly HAT's carrier-token branch, the
 TokenInitializer and the MLP position embeddings / biases of stages 3-4.
 """
-import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks import DropPath
-from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention
-from ..pretrained import load_pretrained_backbone
-from .base import FrozenStagesMixin, check_stage_args
+from ..layers import ConvFFN, LayerNorm2d, SECAttention, Stage
+from .base import BaseBackbone, ClusterSpec
 
 __all__ = ['SECFasterViT']
 
 
 class FasterViTStem(nn.Sequential):
-    """conv3x3/2 (no bias) + BN(eps 1e-4) + ReLU, twice: in -> in_dim -> dim, stride 4."""
+    """conv3x3/2 (no bias) + norm (BN eps 1e-4 unless ``norm_cfg`` sets eps) + ReLU, twice:
+    in -> in_dim -> dim, stride 4."""
 
-    def __init__(self, in_channels: int, in_dim: int, dim: int) -> None:
+    def __init__(self, in_channels: int, in_dim: int, dim: int, norm_cfg: dict = dict(type='BN')) -> None:
+        norm_cfg = dict(dict(eps=1e-4), **norm_cfg)
         super().__init__(
-            nn.Conv2d(in_channels, in_dim, 3, 2, 1, bias=False), nn.BatchNorm2d(in_dim, eps=1e-4), nn.ReLU(),
-            nn.Conv2d(in_dim, dim, 3, 2, 1, bias=False), nn.BatchNorm2d(dim, eps=1e-4), nn.ReLU())
+            nn.Conv2d(in_channels, in_dim, 3, 2, 1, bias=False), build_norm_layer(norm_cfg, in_dim)[1], nn.ReLU(),
+            nn.Conv2d(in_dim, dim, 3, 2, 1, bias=False), build_norm_layer(norm_cfg, dim)[1], nn.ReLU())
 
 
 class FasterViTConvBlock(nn.Module):
     """``x + dp(gamma * BN(conv3x3(GELU(BN(conv3x3(x))))))`` (FasterViT's stage 1-2 block)."""
 
-    def __init__(self, dim: int, drop_path: float = 0., layer_scale: Optional[float] = None) -> None:
+    def __init__(self, dim: int, drop_path: float = 0., layer_scale: Optional[float] = None,
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(dim, dim, 3, 1, 1)
-        self.norm1 = nn.BatchNorm2d(dim)
+        self.norm1 = build_norm_layer(norm_cfg, dim)[1]
         self.act1 = nn.GELU()
         self.conv2 = nn.Conv2d(dim, dim, 3, 1, 1)
-        self.norm2 = nn.BatchNorm2d(dim)
+        self.norm2 = build_norm_layer(norm_cfg, dim)[1]
         self.gamma = nn.Parameter(torch.full((1, dim, 1, 1), float(layer_scale))) if layer_scale else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
@@ -117,46 +117,8 @@ class FasterViTDownsample(nn.Module):
         return self.reduction(self.norm(x))
 
 
-class SECFasterViTStage(nn.Module):
-    """Blocks at one resolution, then an optional downsample (output taken before it)."""
-
-    def __init__(self, blocks: List[nn.Module], downsample: Optional[nn.Module], head_dim: Optional[int] = None,
-                 with_cp: bool = False) -> None:
-        super().__init__()
-        self.rope = RotaryEmbedding2d(head_dim) if head_dim else None
-        self.blocks = nn.ModuleList(blocks)
-        self.downsample = downsample
-        self.with_cp = with_cp
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        rope = self.rope.tables(x.shape[2], x.shape[3]) if self.rope is not None else None
-        for block in self.blocks:
-            if self.with_cp and self.training and x.requires_grad:
-                x = cp.checkpoint(block, x, rope, use_reentrant=False)
-            else:
-                x = block(x, rope)
-        return x, (self.downsample(x) if self.downsample is not None else x)
-
-
-def _attn_stage_values(value, name: str) -> Tuple[Optional[int], Optional[int]]:
-    """An int or a 2-sequence for stages 3-4 (None / -1 = global); an int leaves stage 4 global."""
-    if value is None:
-        return (None, None)
-    if isinstance(value, int) and not isinstance(value, bool):
-        stages = (value, None)
-    elif isinstance(value, (list, tuple)) and len(value) == 2:
-        stages = tuple(None if v in (None, -1) else v for v in value)
-    else:
-        stages = None
-    if stages is None or not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
-                                 for v in stages):
-        raise ValueError(f'{name} must be None, a positive int (stage 3; stage 4 stays global) or two '
-                         f'positive ints / None (stages 3 and 4), got {value!r}')
-    return stages
-
-
 @MODELS.register_module()
-class SECFasterViT(FrozenStagesMixin, BaseModule):
+class SECFasterViT(BaseBackbone):
     """SEC-FasterViT backbone: FasterViT's conv stages 1-2 + SEC-attention stages 3-4.
 
     Args:
@@ -179,6 +141,9 @@ class SECFasterViT(FrozenStagesMixin, BaseModule):
         drop_path_rate: stochastic depth, linear over all blocks. Default: the arch's (0.2).
         frozen_stages: freeze the stem (0) and stages up to this index (1-4); -1 freezes nothing.
         norm_eval: keep BatchNorm layers in eval mode while training. Default False.
+        norm_cfg: the BatchNorms of the stem, the conv stages and the outputs (mmcv
+            ``build_norm_layer``), e.g. ``dict(type='SyncBN')``. Default ``dict(type='BN')``
+            (released; the stem's eps is 1e-4 unless ``norm_cfg`` sets one).
         with_cp: activation checkpointing of each block.
         init_cfg: mmengine init config; ``type='Pretrained'`` loads strictly through
             :func:`load_pretrained_backbone`.
@@ -189,101 +154,51 @@ class SECFasterViT(FrozenStagesMixin, BaseModule):
         **dict.fromkeys(['1', 'fastervit-1'], dict(
             dim=80, in_dim=32, depths=[1, 3, 8, 5], num_heads=[2, 4, 8, 16], mlp_ratio=4., drop_path_rate=0.2)),
     }
-    num_stages = 4
+    arch_required = ('dim', 'in_dim', 'depths', 'num_heads')
+    arch_optional = ('mlp_ratio', 'drop_path_rate', 'layer_scale', 'layer_scale_conv')
+    arch_per_stage = ('depths', 'num_heads')
     conv_stages = 2  # stages 1-2 are convolutional
-    min_input_size = 32
+    channels_last_from = conv_stages  # what SEC attention wants
+    attn_stages = range(conv_stages, 4)
 
-    def __init__(self,
-                 arch: Union[str, int, dict] = '0',
-                 in_channels: int = 3,
-                 num_clusters=(4, None),
-                 cluster_size=None,
-                 use_rope: bool = True,
-                 use_lepe: bool = False,
-                 qkv_bias: bool = True,
-                 out_indices: Sequence[int] = (3, ),
-                 drop_path_rate: Optional[float] = None,
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+    @classmethod
+    def stage_widths(cls, settings: dict) -> List[int]:
+        return [settings['dim'] * 2**i for i in range(cls.num_stages)]
+
+    def __init__(self, arch: Union[str, int, dict] = '0', in_channels: int = 3,
+                 num_clusters: ClusterSpec = (4, None), cluster_size: ClusterSpec = None,
+                 use_rope: bool = True, use_lepe: bool = False, qkv_bias: bool = True,
+                 out_indices: Sequence[int] = (3, ), drop_path_rate: Optional[float] = None,
+                 frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
+                 with_cp: bool = False, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.arch_settings = self._resolve_arch(arch)
-        dim = self.arch_settings['dim']
-        depths = self.arch_settings['depths']
-        num_heads = self.arch_settings['num_heads']
-        embed_dims = [dim * 2**i for i in range(self.num_stages)]
-        for i in range(self.conv_stages, self.num_stages):
-            if embed_dims[i] % num_heads[i] or (use_rope and (embed_dims[i] // num_heads[i]) % 4):
-                raise ValueError(f'SECFasterViT: stage {i + 1} has {embed_dims[i]} channels and {num_heads[i]} '
-                                 'heads: head_dim must be an integer'
-                                 + (' divisible by 4 (2D RoPE)' if use_rope else ''))
-        if drop_path_rate is None:
-            drop_path_rate = self.arch_settings.get('drop_path_rate', 0.)
-        out_indices = check_stage_args(self.num_stages, out_indices, frozen_stages, drop_path_rate, in_channels)
-
-        self.in_channels = in_channels
-        self.embed_dims = embed_dims
-        self.out_indices = out_indices
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        clusters = _attn_stage_values(num_clusters, 'num_clusters')
-        sizes = _attn_stage_values(cluster_size, 'cluster_size')
-        if cluster_size is not None:
-            clusters = (None, None)
-        self.num_clusters = (None, ) * self.conv_stages + clusters
-        self.cluster_size = (None, ) * self.conv_stages + sizes
+        rates = self.setup_stages(arch, in_channels, out_indices, drop_path_rate, frozen_stages, norm_eval,
+                                  num_clusters, cluster_size, use_rope)
+        embed_dims, num_heads = self.embed_dims, self.arch_settings['num_heads']
 
         layer_scale = self.arch_settings.get('layer_scale')
         layer_scale_conv = self.arch_settings.get('layer_scale_conv')
         mlp_ratio = self.arch_settings.get('mlp_ratio', 4.)
-        self.stem = FasterViTStem(in_channels, self.arch_settings['in_dim'], dim)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.stem = FasterViTStem(in_channels, self.arch_settings['in_dim'], embed_dims[0], norm_cfg)
         self.stages = nn.ModuleList()
         for i in range(self.num_stages):
-            rates = dpr[sum(depths[:i]):sum(depths[:i + 1])]
             if i < self.conv_stages:
-                blocks = [FasterViTConvBlock(embed_dims[i], r, layer_scale_conv) for r in rates]
+                blocks = [FasterViTConvBlock(embed_dims[i], r, layer_scale_conv, norm_cfg) for r in rates[i]]
                 head_dim = None
             else:
                 blocks = [
                     SECFasterViTBlock(embed_dims[i], num_heads[i], self.num_clusters[i], self.cluster_size[i],
-                                      mlp_ratio, r, layer_scale, qkv_bias, use_rope, use_lepe) for r in rates
+                                      mlp_ratio, r, layer_scale, qkv_bias, use_rope, use_lepe) for r in rates[i]
                 ]
                 head_dim = embed_dims[i] // num_heads[i] if use_rope else None
             downsample = FasterViTDownsample(embed_dims[i]) if i < self.num_stages - 1 else None
-            self.stages.append(SECFasterViTStage(blocks, downsample, head_dim, with_cp))
+            self.stages.append(Stage(blocks, downsample, head_dim, with_cp))
         for i in self.out_indices:
-            self.add_module(f'norm{i}', nn.BatchNorm2d(embed_dims[i]))
-        self.num_features = [embed_dims[i] for i in self.out_indices]
-        self.apply(self._init_module)
+            self.add_module(f'norm{i}', build_norm_layer(norm_cfg, embed_dims[i])[1])
         self._freeze_stages()
 
-    @classmethod
-    def _resolve_arch(cls, arch: Union[str, int, dict]) -> dict:
-        if isinstance(arch, int) and not isinstance(arch, bool):
-            arch = str(arch)
-        if isinstance(arch, str):
-            key = arch.lower().replace('_', '-')
-            if key not in cls.arch_zoo:
-                raise ValueError(f'Unknown SECFasterViT arch {arch!r}; choose one of {sorted(cls.arch_zoo)} '
-                                 'or pass a dict with dim, in_dim, depths and num_heads')
-            return copy.deepcopy(cls.arch_zoo[key])
-        if isinstance(arch, dict):
-            required = {'dim', 'in_dim', 'depths', 'num_heads'}
-            allowed = required | {'mlp_ratio', 'drop_path_rate', 'layer_scale', 'layer_scale_conv'}
-            if not required <= set(arch) or not set(arch) <= allowed:
-                raise ValueError(f'A custom SECFasterViT arch needs the keys {sorted(required)} (optional: '
-                                 f'{sorted(allowed - required)}), got {sorted(arch)}')
-            settings = copy.deepcopy(dict(arch))
-            for key in ('depths', 'num_heads'):
-                if len(settings[key]) != cls.num_stages:
-                    raise ValueError(f'arch[{key!r}] needs {cls.num_stages} values, got {settings[key]}')
-            return settings
-        raise TypeError(f'arch must be a str, int or dict, got {type(arch).__name__}')
-
     @staticmethod
-    def _init_module(module: nn.Module) -> None:
+    def init_module(module: nn.Module) -> None:
         # FasterViT: trunc-normal 0.02 linears (here the 1x1 convs of the attention stages), unit
         # norms; its 3x3 convs keep PyTorch's default init.
         if isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1):
@@ -293,40 +208,3 @@ class SECFasterViT(FrozenStagesMixin, BaseModule):
         elif isinstance(module, (nn.LayerNorm, _BatchNorm)):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
-
-    def init_weights(self) -> None:
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained_backbone(self, self.init_cfg)
-            self._is_init = True
-        else:
-            super().init_weights()
-
-    def check_input(self, x: Tensor) -> None:
-        name = type(self).__name__
-        if not isinstance(x, Tensor) or x.dim() != 4:
-            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f'{name} expects an (N, C, H, W) tensor, got {shape}')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'{name} was built for {self.in_channels} input channels, got {x.shape[1]} '
-                             f'(input shape {tuple(x.shape)})')
-        if x.shape[0] == 0 or min(x.shape[2:]) < self.min_input_size:
-            raise ValueError(f'{name} needs a non-empty batch of images at least {self.min_input_size}x'
-                             f'{self.min_input_size} (its total stride), got {tuple(x.shape)}')
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        self.check_input(x)
-        x = self.stem(x)
-        outs = []
-        for i, stage in enumerate(self.stages):
-            if i == self.conv_stages:
-                x = x.contiguous(memory_format=torch.channels_last)  # what SEC attention wants
-            feature, x = stage(x)
-            if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(feature).contiguous())
-            if i >= max(self.out_indices):
-                break
-        return tuple(outs)
-
-    def frozen_modules(self) -> List[nn.Module]:
-        return [self.stem, *self.stages[:self.frozen_stages],
-                *(getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages)]

@@ -21,21 +21,16 @@ Choices (Swin's position information lives inside its window attention, so it go
 Parameters with a 1000-class Linear head: Swin-T 28,288,354 minus its 23,322 relative-position
 entries (169 per head per block) = 28,265,032; Swin-S 49,606,258 - 47,658 = 49,558,600.
 """
-import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
-from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ..layers import ConvFFN, LayerNorm2d, RotaryEmbedding2d, SECAttention, static_shapes
-from ..pretrained import load_pretrained_backbone
-from .base import FrozenStagesMixin, check_stage_args, init_transformer_weights
-from .secvit import _per_stage
+from ..layers import ConvFFN, LayerNorm2d, SECAttention, Stage, static_shapes
+from .base import BaseBackbone, ClusterSpec
 
 __all__ = ['SECSwin']
 
@@ -85,13 +80,8 @@ class PatchMerging2d(nn.Module):
 class SECSwinBlock(nn.Module):
     """Swin block with SEC attention: ``x + dp(attn(ln1(x)))``, ``x + dp(mlp(ln2(x)))``.
 
-    Args:
-        embed_dims: channels.
-        num_heads: attention heads.
-        num_clusters / cluster_size: SEC clustering (see :class:`SECAttention`).
-        mlp_ratio: hidden channels of the MLP over ``embed_dims``.
-        drop_path: stochastic depth rate of this block.
-        use_rope / use_lepe: position encodings of the SEC attention.
+    The arguments are those of :class:`~secvit_mm.models.backbones.secvit.SecViTBlock` without CPE
+    and layer scale; ``use_rope`` / ``use_lepe`` switch the position encodings of the SEC attention.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, num_clusters: Optional[int],
@@ -110,32 +100,8 @@ class SECSwinBlock(nn.Module):
         return x + self.drop_path(self.ffn(self.norm2(x)))
 
 
-class SECSwinStage(nn.Module):
-    """Blocks at one resolution (sharing RoPE tables), then an optional patch merging.
-
-    The stage's output for dense prediction is taken before the merging (as in Swin).
-    """
-
-    def __init__(self, blocks: List[nn.Module], head_dim: int, downsample: Optional[nn.Module],
-                 use_rope: bool = True, with_cp: bool = False) -> None:
-        super().__init__()
-        self.rope = RotaryEmbedding2d(head_dim) if use_rope else None
-        self.blocks = nn.ModuleList(blocks)
-        self.downsample = downsample
-        self.with_cp = with_cp
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        rope = self.rope.tables(x.shape[2], x.shape[3]) if self.rope is not None else None
-        for block in self.blocks:
-            if self.with_cp and self.training and x.requires_grad:
-                x = cp.checkpoint(block, x, rope, use_reentrant=False)
-            else:
-                x = block(x, rope)
-        return x, (self.downsample(x) if self.downsample is not None else x)
-
-
 @MODELS.register_module()
-class SECSwin(FrozenStagesMixin, BaseModule):
+class SECSwin(BaseBackbone):
     """SEC-Swin backbone: Swin Transformer with SEC attention in place of window attention.
 
     Args:
@@ -168,118 +134,38 @@ class SECSwin(FrozenStagesMixin, BaseModule):
         **dict.fromkeys(['s', 'small'], dict(embed_dims=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24],
                                             mlp_ratio=4., drop_path_rate=0.3)),
     }
-    num_stages = 4
-    min_input_size = 32
+    arch_required = ('embed_dims', 'depths', 'num_heads')
+    arch_optional = ('mlp_ratio', 'drop_path_rate')
+    arch_per_stage = ('depths', 'num_heads')
+    stem_name = 'patch_embed'
 
-    def __init__(self,
-                 arch: Union[str, dict] = 'tiny',
-                 in_channels: int = 3,
-                 num_clusters=SWIN_WINDOW_CLUSTERS,
-                 cluster_size=None,
-                 use_rope: bool = True,
-                 use_lepe: bool = False,
-                 out_indices: Sequence[int] = (3, ),
-                 drop_path_rate: Optional[float] = None,
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+    def __init__(self, arch: Union[str, dict] = 'tiny', in_channels: int = 3,
+                 num_clusters: ClusterSpec = SWIN_WINDOW_CLUSTERS, cluster_size: ClusterSpec = None,
+                 use_rope: bool = True, use_lepe: bool = False,
+                 out_indices: Sequence[int] = (3, ), drop_path_rate: Optional[float] = None,
+                 frozen_stages: int = -1, norm_eval: bool = False,
+                 with_cp: bool = False, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.arch_settings = self._resolve_arch(arch)
-        base = self.arch_settings['embed_dims']
-        depths = self.arch_settings['depths']
-        num_heads = self.arch_settings['num_heads']
-        embed_dims = [base * 2**i for i in range(self.num_stages)]
-        for dims, heads in zip(embed_dims, num_heads):
-            if dims % heads or (use_rope and (dims // heads) % 4):
-                raise ValueError(f'SECSwin: {dims} channels with {heads} heads: head_dim must be an '
-                                 'integer' + (' divisible by 4 (2D RoPE)' if use_rope else ''))
-        if drop_path_rate is None:
-            drop_path_rate = self.arch_settings.get('drop_path_rate', 0.)
-        out_indices = check_stage_args(self.num_stages, out_indices, frozen_stages, drop_path_rate, in_channels)
-
-        self.in_channels = in_channels
-        self.embed_dims = embed_dims
-        self.out_indices = out_indices
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.num_clusters = _per_stage(num_clusters, 'num_clusters', self.num_stages)
-        self.cluster_size = _per_stage(cluster_size, 'cluster_size', self.num_stages)
-        if cluster_size is not None:
-            self.num_clusters = (None, ) * self.num_stages
+        rates = self.setup_stages(arch, in_channels, out_indices, drop_path_rate, frozen_stages, norm_eval,
+                                  num_clusters, cluster_size, use_rope)
+        embed_dims, num_heads = self.embed_dims, self.arch_settings['num_heads']
 
         self.patch_embed = SwinPatchEmbed(in_channels, embed_dims[0])
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
         self.stages = nn.ModuleList()
         for i in range(self.num_stages):
             blocks = [
                 SECSwinBlock(embed_dims[i], num_heads[i], self.num_clusters[i], self.cluster_size[i],
-                             mlp_ratio=self.arch_settings.get('mlp_ratio', 4.),
-                             drop_path=dpr[sum(depths[:i]) + j], use_rope=use_rope, use_lepe=use_lepe)
-                for j in range(depths[i])
+                             mlp_ratio=self.arch_settings.get('mlp_ratio', 4.), drop_path=rate, use_rope=use_rope,
+                             use_lepe=use_lepe) for rate in rates[i]
             ]
             downsample = PatchMerging2d(embed_dims[i], embed_dims[i + 1]) if i < self.num_stages - 1 else None
-            self.stages.append(SECSwinStage(blocks, embed_dims[i] // num_heads[i], downsample, use_rope, with_cp))
+            head_dim = embed_dims[i] // num_heads[i] if use_rope else None
+            self.stages.append(Stage(blocks, downsample, head_dim, with_cp))
         for i in self.out_indices:
             self.add_module(f'norm{i}', LayerNorm2d(embed_dims[i]))
-        self.num_features = [embed_dims[i] for i in self.out_indices]
-        self.apply(init_transformer_weights)
         self._freeze_stages()
 
     @classmethod
-    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            key = arch.lower()
-            if key not in cls.arch_zoo:
-                raise ValueError(f'Unknown SECSwin arch {arch!r}; choose one of {sorted(set(cls.arch_zoo))} '
-                                 'or pass a dict with embed_dims, depths and num_heads')
-            return copy.deepcopy(cls.arch_zoo[key])
-        if isinstance(arch, dict):
-            required = {'embed_dims', 'depths', 'num_heads'}
-            allowed = required | {'mlp_ratio', 'drop_path_rate'}
-            if not required <= set(arch) or not set(arch) <= allowed:
-                raise ValueError(f'A custom SECSwin arch needs the keys {sorted(required)} (optional: '
-                                 f'{sorted(allowed - required)}), got {sorted(arch)}')
-            settings = copy.deepcopy(dict(arch))
-            if not isinstance(settings['embed_dims'], int):
-                raise ValueError(f"arch['embed_dims'] is the stage-1 width (an int), got {settings['embed_dims']!r}")
-            for key in ('depths', 'num_heads'):
-                if len(settings[key]) != cls.num_stages:
-                    raise ValueError(f'arch[{key!r}] needs {cls.num_stages} values, got {settings[key]}')
-            return settings
-        raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
-
-    def init_weights(self) -> None:
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained_backbone(self, self.init_cfg)
-            self._is_init = True
-        else:
-            super().init_weights()
-
-    def check_input(self, x: Tensor) -> None:
-        name = type(self).__name__
-        if not isinstance(x, Tensor) or x.dim() != 4:
-            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f'{name} expects an (N, C, H, W) tensor, got {shape}')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'{name} was built for {self.in_channels} input channels, got {x.shape[1]} '
-                             f'(input shape {tuple(x.shape)})')
-        if x.shape[0] == 0 or min(x.shape[2:]) < self.min_input_size:
-            raise ValueError(f'{name} needs a non-empty batch of images at least {self.min_input_size}x'
-                             f'{self.min_input_size} (its total stride), got {tuple(x.shape)}')
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        self.check_input(x)
-        x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
-        outs = []
-        for i, stage in enumerate(self.stages):
-            feature, x = stage(x)
-            if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(feature).contiguous())
-            if i >= max(self.out_indices):
-                break
-        return tuple(outs)
-
-    def frozen_modules(self) -> List[nn.Module]:
-        return [self.patch_embed, *self.stages[:self.frozen_stages],
-                *(getattr(self, f'norm{i}') for i in self.out_indices if i < self.frozen_stages)]
+    def check_arch(cls, settings: dict) -> None:
+        if not isinstance(settings['embed_dims'], int):
+            raise ValueError(f"arch['embed_dims'] is the stage-1 width (an int), got {settings['embed_dims']!r}")

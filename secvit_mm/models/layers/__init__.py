@@ -1,4 +1,5 @@
 from .common import ConvFFN, LayerNorm2d
+from .stage import Stage
 from .sec_attention import (ClusterLayout, RotaryEmbedding2d, SECAttention, apply_rope2d,
                             cluster_layout, sec_attention, semantic_order, spatial_order,
                             static_shapes)
@@ -6,5 +7,5 @@ from .sec_attention import (ClusterLayout, RotaryEmbedding2d, SECAttention, appl
 __all__ = [
     'ConvFFN', 'LayerNorm2d', 'ClusterLayout', 'RotaryEmbedding2d', 'SECAttention', 'apply_rope2d',
     'cluster_layout', 'sec_attention', 'semantic_order', 'spatial_order',
-    'static_shapes'
+    'static_shapes', 'Stage'
 ]
