@@ -6,7 +6,7 @@ runs them on the CPU instead, to check the tests themselves on a machine without
 
 Comparisons across devices are made in float64 where the semantic sort is involved: in float32, CPU
 and GPU kernels round differently, and a key within rounding of a cluster boundary can land in the
-neighbouring cluster, which changes its output by far more than the rounding (docs/benchmarks.md).
+neighbouring cluster, which changes its output by far more than the rounding (docs/performance.md).
 """
 import contextlib
 import copy
