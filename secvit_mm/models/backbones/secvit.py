@@ -238,4 +238,43 @@ class SecViT(BaseBackbone):
         super().check_input(x)
         self._warn_if_costly(x)
 
+    #: Paper-mode (``num_clusters``) clusters longer than this warn once: quadratic cost. COCO-size
+    #: inputs (1333x800) make clusters of about 2 100 tokens; 4000x3000 about 23 000.
+    large_cluster_tokens = 8192
 
+    def attention_cost(self, height: int, width: int) -> Tuple[int, float]:
+        """(longest count-sized cluster in tokens, attention GFLOPs: q.k and attn.v) for one HxW image.
+
+        Only stages clustered by ``num_clusters`` count towards the longest cluster: their clusters
+        grow with the image (fixed-size clusters and the global last stage are the design).
+        """
+        longest, flops = 0, 0.
+        h, w = height, width
+        for i in range(self.num_stages):
+            h, w = (h + 1) // 2, (w + 1) // 2
+            if i == 0:
+                h, w = (h + 1) // 2, (w + 1) // 2  # the stem's two stride-2 steps
+            tokens = h * w
+            if self.cluster_size[i] is not None:
+                length = min(self.cluster_size[i], tokens)
+            else:
+                length = -(-tokens // min(self.num_clusters[i] or 1, tokens))
+                if self.num_clusters[i] is not None:
+                    longest = max(longest, length)
+            flops += self.arch_settings['depths'][i] * 4 * tokens * length * self.embed_dims[i]
+            if i >= max(self.out_indices):
+                break
+        return longest, flops / 1e9
+
+    def _warn_if_costly(self, x: Tensor) -> None:
+        if getattr(self, '_cost_warned', False) or not _checking():
+            return
+        longest, gflops = self.attention_cost(x.shape[2], x.shape[3])
+        if longest > self.large_cluster_tokens:
+            self._cost_warned = True
+            warnings.warn(
+                f'SecViT paper-mode clusters (num_clusters={list(self.num_clusters)}) on a '
+                f'{x.shape[3]}x{x.shape[2]} input hold up to {longest} tokens: about {gflops:.3g} '
+                'GFLOPs of attention per image, growing with the square of the image size. Set '
+                'model.backbone.cluster_size=98 (fixed-size clusters: linear cost) or use a smaller '
+                'test scale.', stacklevel=2)
