@@ -54,9 +54,12 @@ def static_shapes() -> bool:
     if torch.onnx.is_in_onnx_export():
         return False
     compiler = getattr(torch, 'compiler', None)
-    if compiler is not None and (compiler.is_compiling() or compiler.is_exporting()):
-        return False
-    return True
+    if compiler is None:
+        return True
+    # torch 2.6 has no torch.compiler.is_exporting(); its export traces with dynamo, which
+    # is_compiling() reports.
+    is_exporting = getattr(compiler, 'is_exporting', None)
+    return not (compiler.is_compiling() or (is_exporting is not None and is_exporting()))
 
 
 class ClusterLayout(NamedTuple):
