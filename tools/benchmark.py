@@ -59,6 +59,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 
 # glibc serves blocks above its mmap threshold (at most 32 MB) with a fresh mmap and unmaps them on
 # free, so every large activation is page-faulted and zeroed by the kernel again on each forward: a

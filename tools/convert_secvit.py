@@ -14,6 +14,7 @@ import tempfile
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 import torch  # noqa: E402
 
 from secvit_mm.models.backbones.secvit import convert_secvit_checkpoint, infer_secvit_arch, match_secvit_arch  # noqa: E402,E501

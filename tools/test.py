@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_data_paths, config_scope,  # noqa: E402

@@ -11,12 +11,14 @@ divisible by the cluster counts) and fails unless every output agrees with PyTor
 relative difference of 1e-4 (max |a - b| / max |b| per output). See docs/deployment.md.
 """
 import argparse
+import importlib.util
 import os.path as osp
 import sys
 from typing import List, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -39,6 +41,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--legacy', action='store_true', help='use the TorchScript exporter (dynamo=False)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
+
+
+ONNX_EXTRA = 'pip install -e .[onnx] (or: bash tools/install.sh --with-onnx)'
+
+
+def require_onnx_packages(verify: bool, legacy: bool) -> None:
+    """Exit with the extra to install when a package the export needs is missing."""
+    needed = ['onnx'] + ([] if legacy else ['onnxscript']) + (['onnxruntime'] if verify else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SystemExit(f'error: ONNX export{" with --verify" if verify else ""} needs {", ".join(missing)} '
+                         f'(not installed); install the onnx extra: {ONNX_EXTRA}')
 
 
 def build_backbone(config: str, checkpoint: str = None, cfg_options: dict = None) -> nn.Module:
@@ -132,6 +146,7 @@ def verify(backbone: nn.Module, out: str, sizes: Sequence[Tuple[int, int]]) -> L
 
 def main(argv=None) -> List[dict]:
     args = parse_args(argv)
+    require_onnx_packages(args.verify, args.legacy)
     backbone = build_backbone(args.config, args.checkpoint, args.cfg_options)
     export(backbone, args.out, args.shape, args.legacy)
     print(f'exported {type(backbone).__name__} to {args.out} (dynamic height/width)')
