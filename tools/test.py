@@ -1,9 +1,10 @@
 """Evaluate a checkpoint of any secvit-mm config (MMDetection, MMSegmentation or MMPretrain).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out RESULTS.pkl] [--show-dir DIR]
-        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+        [--tta] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
-CHECKPOINT may be ``random`` to evaluate the untrained model (a baseline for the demo).
+CHECKPOINT may be ``random`` to evaluate the untrained model (a baseline for the demo). ``--tta`` tests
+with the config's ``tta_pipeline`` (flips and scales) and merges the views with its ``tta_model``.
 """
 import argparse
 import os
@@ -16,7 +17,7 @@ from tools import quiet  # noqa: E402,F401  (first: hides known third-party warn
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_data_paths, config_scope,  # noqa: E402
-                                   default_work_dir, load_config)
+                                   default_work_dir, enable_tta, load_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,6 +27,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
     parser.add_argument('--show-dir', help='save pictures of the predictions in this directory')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_pipeline and tta_model")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -71,6 +74,8 @@ def main(argv=None) -> None:
             raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint!r}')
         cfg.load_from = args.checkpoint
     check_data_paths(cfg, ('test', ))
+    if args.tta:
+        enable_tta(cfg)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     if args.out:

@@ -33,6 +33,20 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
+# tools/test.py --tta: configs/_base_/tta_coco.py's flips and scales, at this config's size.
+tta_scales = [image_scale, (120, 96), (240, 192)]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='TestTimeAug',
+         transforms=[
+             [dict(type='Resize', scale=s, keep_ratio=True) for s in tta_scales],
+             [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
+             [dict(type='LoadAnnotations', with_bbox=True)],
+             [dict(type='PackDetInputs',
+                   meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+                              'flip_direction'))],
+         ]),
+]
 train_dataloader = dict(
     batch_size=4,
     num_workers=1,

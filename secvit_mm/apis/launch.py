@@ -7,7 +7,7 @@ import os
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for the tools)
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401  (DictAction re-exported for the tools)
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -49,6 +49,23 @@ def enable_auto_scale_lr(cfg: Config) -> None:
     if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
         raise ValueError("--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config")
     cfg.auto_scale_lr.enable = True
+
+
+def innermost_dataset(dataset: dict) -> dict:
+    """The dataset config that holds the pipeline, through wrappers such as ``RepeatDataset``."""
+    while isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+    return dataset
+
+
+def enable_tta(cfg: Config) -> None:
+    """Test with the config's ``tta_pipeline`` and its model wrapped in ``tta_model`` (upstream --tta)."""
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing:
+        raise ValueError(f'--tta needs {" and ".join(missing)} in the config (see configs/_base_/tta_coco.py '
+                         "for detection; mmseg's ade20k.py / default_runtime.py bases give them to segmentation)")
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    innermost_dataset(cfg.test_dataloader.dataset).pipeline = cfg.tta_pipeline
 
 
 def refuse_to_overwrite(work_dir: str, resume: bool) -> None:
