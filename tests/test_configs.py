@@ -12,6 +12,7 @@
 import copy
 import functools
 import glob
+import json
 import os
 import os.path as osp
 import re
@@ -513,3 +514,62 @@ def test_unmodified_mmseg_swin_upernet_config_trains_with_secvit(tmp_path):
     losses = model.train_step(data, optim_wrapper)
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
     assert all(torch.isfinite(v).all() for v in losses.values())
+
+
+# ----------------------------------------------------------------------------- your own data (configs/custom)
+
+
+def with_user_data(name: str, tmp_path, data_root: str, classes: tuple) -> Config:
+    """The config with only its ``data_root`` and ``classes`` lines changed, as docs/custom_data.md says."""
+    text = open(osp.join(CONFIG_DIR, name)).read()
+    text, found_root = re.subn(r'^data_root = .*$', f'data_root = {data_root!r}', text, flags=re.M)
+    text, found_classes = re.subn(r'^classes = .*$', f'classes = {classes!r}', text, flags=re.M)
+    assert found_root == found_classes == 1
+    path = tmp_path / osp.basename(name)
+    path.write_text(text.replace("_base_ = ['../", f"_base_ = ['{CONFIG_DIR}/"))
+    return Config.fromfile(str(path))
+
+
+def make_small(cfg: Config) -> None:
+    """Small images and batches, for speed only; the data settings stay the user's."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = tiny_loader(cfg[key], 2 if key == 'train_dataloader' else 1).dataset
+        shrink_pipeline(dataset.pipeline, scale=(128, 96))
+    cfg.model.backbone.init_cfg = None
+
+
+def test_custom_coco_config_trains_on_its_own_classes_after_changing_only_data_root_and_classes(tmp_path):
+    root = str(tmp_path / 'my_coco') + '/'
+    make_coco_instance_demo(root, num_train=2, num_val=2, image_size=(96, 128))
+    own = ('ball', 'box', 'wedge')  # the user's names for ids 1-3; id 4 is not one of their classes
+    for split in ('train2017', 'val2017'):
+        path = osp.join(root, 'annotations', f'instances_{split}.json')
+        coco = json.load(open(path))
+        coco['categories'] = [dict(id=i + 1, name=n, supercategory='thing') for i, n in enumerate(own)]
+        coco['annotations'] = [a for a in coco['annotations'] if a['category_id'] <= len(own)]
+        json.dump(coco, open(path, 'w'))
+    cfg = with_user_data('custom/mask_rcnn_secvit_t_1x_custom_coco.py', tmp_path, root, own)
+    assert cfg.model.roi_head.bbox_head.num_classes == cfg.model.roi_head.mask_head.num_classes == 3
+    assert cfg.test_evaluator.ann_file == root + 'annotations/instances_val2017.json'
+    make_small(cfg)
+    cfg.model.test_cfg.rcnn.score_thr = 0.
+    dataset = Runner.build_dataloader(copy.deepcopy(cfg.train_dataloader)).dataset
+    assert dataset.metainfo['classes'] == own
+    labels = {inst['bbox_label'] for i in range(len(dataset)) for inst in dataset.get_data_info(i)['instances']}
+    assert labels and labels <= {0, 1, 2}
+    metrics, _ = train_and_test_once(cfg)
+    assert 'coco/bbox_mAP' in metrics and 'coco/segm_mAP' in metrics, metrics
+
+
+def test_custom_ade_config_trains_on_its_own_classes_after_changing_only_data_root_and_classes(tmp_path):
+    root = str(tmp_path / 'my_ade')
+    make_ade20k_demo(root, num_train=2, num_val=1, image_size=(96, 128))
+    own = ('brick', 'concrete', 'air', 'ground', 'leaves', 'roof')  # label values 1-6
+    cfg = with_user_data('custom/upernet_secvit_t_160k_custom_ade.py', tmp_path, root, own)
+    assert cfg.model.decode_head.num_classes == cfg.model.auxiliary_head.num_classes == 6
+    make_small(cfg)
+    cfg.model.data_preprocessor.size = (64, 64)
+    dataset = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader)).dataset
+    assert dataset.metainfo['classes'] == own and len(dataset) == 1
+    metrics, _ = train_and_test_once(cfg)
+    assert 'mIoU' in metrics, metrics
