@@ -573,3 +573,28 @@ def test_custom_ade_config_trains_on_its_own_classes_after_changing_only_data_ro
     assert dataset.metainfo['classes'] == own and len(dataset) == 1
     metrics, _ = train_and_test_once(cfg)
     assert 'mIoU' in metrics, metrics
+
+
+# ----------------------------------------------------------------------------- whole vs slide test
+
+
+@pytest.mark.parametrize('name', [c for c in CONFIGS if c.endswith('_ade20k.py')])
+def test_ade20k_configs_test_whole_images_and_offer_512_windows(name):
+    test_cfg = load(name).model.test_cfg
+    assert test_cfg == dict(mode='whole', crop_size=(512, 512), stride=(341, 341))
+
+
+def test_slide_mode_predicts_the_whole_image_from_windows(demo_data):
+    cfg = load('demo/upernet_secvit_t_demo.py')
+    cfg.model.test_cfg.update(mode='slide', crop_size=(64, 64), stride=(48, 48))
+    model = build_model(cfg, 'mmseg').eval()
+    seen = []
+    original = model.encode_decode
+    model.encode_decode = lambda inputs, metas: seen.append(tuple(inputs.shape[2:])) or original(inputs, metas)
+    from mmseg.structures import SegDataSample
+    img = torch.randint(0, 256, (3, 96, 160), dtype=torch.uint8)
+    meta = dict(img_shape=(96, 160), ori_shape=(96, 160), pad_shape=(96, 160))
+    with torch.no_grad():
+        pred = model.test_step(dict(inputs=[img], data_samples=[SegDataSample(metainfo=meta)]))[0]
+    assert pred.pred_sem_seg.data.shape[1:] == (96, 160)
+    assert seen and set(seen) == {(64, 64)} and len(seen) == 2 * 3  # rows (96: 0, 32) x cols (160: 0, 48, 96)
