@@ -372,11 +372,12 @@ def detector_worker(spec: dict, base: str, variants: Tuple[str, ...]) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Driver
 # ----------------------------------------------------------------------------------------------
-def run_subprocess(spec: dict, timeout: float) -> dict:
+def run_subprocess(spec: dict, timeout: float, script: str = __file__) -> dict:
+    """Run ``script --worker SPEC`` in a fresh process; its result is the line tagged RESULT_TAG."""
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS=str(spec['threads']), MKL_NUM_THREADS=str(spec['threads']))
     env.update(ALLOCATORS[spec['allocator']])
-    cmd = [sys.executable, osp.abspath(__file__), '--worker', json.dumps(spec)]
+    cmd = [sys.executable, osp.abspath(script), '--worker', json.dumps(spec)]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)

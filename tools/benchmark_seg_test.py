@@ -6,7 +6,8 @@ For each clustering mode (the paper's clusters; ``cluster_size=98``) and each mm
 (``whole``: the image in one pass; ``slide``: the config's ``crop_size`` windows at its ``stride``),
 a fresh process builds the model at random init and runs ``model.test_step`` on one random image
 of the given size (default 512x2048, ADE20K's test size). Seconds: best of ``--repeats`` after one
-warm-up. Peak MB: peak RSS of the timed phase above the RSS before it (tools/benchmark.py's
+warm-up; CPU s: process CPU time per pass (all threads), which other load on the machine disturbs
+less. Peak MB: peak RSS of the timed phase above the RSS before it (tools/benchmark.py's
 PeakMemory). Results for ADE20K: docs/segmentation_test_modes.md.
 """
 import argparse
@@ -14,6 +15,7 @@ import json
 import os
 import os.path as osp
 import sys
+import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
@@ -49,9 +51,12 @@ def worker(spec: dict) -> dict:
             model.test_step(data)
 
     memory = PeakMemory()
-    t = timed(run, warmup=1, repeats=spec['repeats'], budget=600)
+    run()  # warm-up
+    cpu_start = time.process_time()
+    t = timed(run, warmup=0, repeats=spec['repeats'], budget=600)
+    cpu_s = (time.process_time() - cpu_start) / t['runs']  # all threads; steadier than seconds under load
     test_cfg = cfg.model.test_cfg
-    return dict(fwd_s=round(t['best'], 2), first_s=round(t['first'], 2), peak_mb=memory.peak_mb(),
+    return dict(fwd_s=round(t['best'], 2), cpu_s=round(cpu_s, 2), peak_mb=memory.peak_mb(),
                 crop_size=list(test_cfg.get('crop_size', [])), stride=list(test_cfg.get('stride', [])))
 
 
@@ -69,17 +74,18 @@ def main(argv=None) -> int:
         return 0
     results = []
     print(f'{args.config} at {args.size[0]}x{args.size[1]}, {args.threads} threads')
-    print('| clusters | test mode | windows | s | peak MB |\n|---|---|---|---:|---:|')
+    print('| clusters | test mode | windows | s | CPU s | peak MB |\n|---|---|---|---:|---:|---:|')
     for clusters in CLUSTER_MODES:
         for test_mode in TEST_MODES:
             spec = dict(config=args.config, clusters=clusters, test_mode=test_mode, size=args.size,
                         repeats=args.repeats, threads=args.threads, allocator='default')
-            result = dict(clusters=clusters, test_mode=test_mode, **run_subprocess(spec, timeout=1800))
+            result = dict(clusters=clusters, test_mode=test_mode, **run_subprocess(spec, timeout=1800, script=__file__))
             results.append(result)
             windows = (f"{result['crop_size'][0]}x{result['crop_size'][1]} stride {result['stride'][0]}"
                        if test_mode == 'slide' and 'crop_size' in result else '-')
             print(f"| {'paper (32/8/2)' if clusters == 'paper' else 'cluster_size=98'} | {test_mode} | {windows} | "
-                  f"{result.get('fwd_s', result.get('error', result.get('skipped')))} | {result.get('peak_mb', '-')} |",
+                  f"{result.get('fwd_s', result.get('error', result.get('skipped')))} | {result.get('cpu_s', '-')} | "
+                  f"{result.get('peak_mb', '-')} |",
                   flush=True)
     if args.out:
         with open(args.out, 'w') as f:
