@@ -60,3 +60,19 @@ def test_export_onnx_names_the_extra_to_install_when_an_onnx_package_is_missing(
     assert 'tools/install.sh --with-onnx' in message
     assert not osp.exists('never_written.onnx')
     export_onnx.require_onnx_packages(verify=False, legacy=True)  # the TorchScript path needs no onnxscript
+
+
+def test_demo_summary_prints_untrained_trained_and_tta_columns(tmp_path, capsys, monkeypatch):
+    from tools import demo_summary
+    logs = {}
+    for name, ap in (('untrained', 0.01), ('trained', 0.3), ('tta', 0.4)):
+        logs[name] = tmp_path / f'{name}.log'
+        logs[name].write_text(f'Epoch(test) [4/4]    coco/bbox_mAP: {ap:.4f}  coco/bbox_mAP_50: {ap + 0.2:.4f}  '
+                              f'coco/segm_mAP: {ap - 0.01:.4f}  coco/segm_mAP_50: {ap + 0.1:.4f}\n')
+    monkeypatch.setattr(sys, 'argv', ['demo_summary.py', str(logs['untrained']), str(logs['trained']),
+                                      '--tta-log', str(logs['tta'])])
+    demo_summary.main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split() == ['metric', 'untrained', 'trained', 'trained+TTA']
+    assert lines[1].split() == ['bbox_mAP', '0.010', '0.300', '0.400']
+    assert lines[2].split() == ['bbox_mAP_50', '0.210', '0.500', '0.600']
