@@ -179,14 +179,14 @@ def synthetic_cls_step(cfg: Config, size: int = 64) -> None:
     model = build_model(cfg, 'mmpretrain')
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],
-                data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
+                data_samples=[DataSample().set_gt_label(i % cfg.model.head.num_classes) for i in (3, 7)])
     model.train()
     losses = model.train_step(data, optim_wrapper)
     assert all(torch.isfinite(v).all() for v in losses.values()), losses
     model.eval()
     with torch.no_grad():
         preds = model.test_step(data)
-    assert preds[0].pred_score.shape == (1000, )
+    assert preds[0].pred_score.shape == (cfg.model.head.num_classes, )  # 1000 for ImageNet, 4 for the demo shapes
 
 
 @pytest.mark.parametrize('name', CONFIGS)
@@ -598,3 +598,23 @@ def test_slide_mode_predicts_the_whole_image_from_windows(demo_data):
         pred = model.test_step(dict(inputs=[img], data_samples=[SegDataSample(metainfo=meta)]))[0]
     assert pred.pred_sem_seg.data.shape[1:] == (96, 160)
     assert seen and set(seen) == {(64, 64)} and len(seen) == 2 * 3  # rows (96: 0, 32) x cols (160: 0, 48, 96)
+
+
+# ----------------------------------------------------------------------------- the main job's pretraining
+
+
+def test_demo_detector_fine_tunes_from_the_shapes_classifier_backbone(tmp_path):
+    cls_cfg = load('demo/secvit_t_shapes_cls_demo.py')
+    classifier = build_model(cls_cfg, 'mmpretrain')
+    path = str(tmp_path / 'classifier.pth')
+    torch.save(dict(state_dict=classifier.state_dict(), meta=dict()), path)
+    det_cfg = load('demo/mask_rcnn_secvit_t_demo_pretrained.py')
+    det_cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': path})  # what tools/demo.sh passes
+    registry = registry_for('mmdet')
+    detector = registry.build(det_cfg.model)
+    detector.init_weights()
+    cls_state = classifier.backbone.state_dict()
+    det_state = detector.backbone.state_dict()
+    assert cls_state.keys() == det_state.keys()
+    assert all(torch.equal(cls_state[k], det_state[k]) for k in cls_state)
+    assert not torch.equal(classifier.head.fc.weight[:1, :1], detector.roi_head.bbox_head.fc_cls.weight[:1, :1])
