@@ -14,7 +14,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 mkdir -p "$WORK"
 START=$SECONDS  # the clock for the main job itself: data, baseline, training, evaluation (not the install)
 
-"$PY" tools/make_demo_data.py --out data/demo --which coco
+"$PY" tools/make_demo_data.py --out data/demo --which coco --num-train 256 --num-val 16
 echo "== untrained model on the val split =="
 "$PY" tools/test.py "$CFG" random --work-dir "$WORK/untrained" 2>&1 | tee "$WORK/untrained.log" | grep -E "coco/|Average Precision  \(AP\) @\[ IoU=0.50:0.95 \| area=   all" || true
 echo "== training ($CFG) =="

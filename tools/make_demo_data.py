@@ -16,7 +16,7 @@ import sys
 
 from secvit_mm.datasets.demo_data import make_ade20k_demo, make_coco_instance_demo, make_shape_crops_demo
 
-DEFAULT_SIZES = {'coco': (64, 16), 'ade': (32, 8), 'crops': (1024, 128)}
+DEFAULT_SIZES = {'coco': (256, 16), 'ade': (32, 8), 'crops': (1024, 128)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--which', choices=('coco', 'ade', 'crops', 'all'), default='all',
                         help='which dataset(s) to make (default: %(default)s)')
     parser.add_argument('--num-train', type=int, default=None,
-                        help='training images per dataset (default: 64 coco, 32 ade, 1024 crops)')
+                        help='training images per dataset (default: 256 coco, 32 ade, 1024 crops)')
     parser.add_argument('--num-val', type=int, default=None,
                         help='validation images per dataset (default: 16 coco, 8 ade, 128 crops)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: %(default)s)')
