@@ -14,7 +14,10 @@ import argparse
 import os.path as osp
 import sys
 
-from secvit_mm.datasets.demo_data import make_ade20k_demo, make_coco_instance_demo, make_shape_crops_demo
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
+
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.datasets.demo_data import make_ade20k_demo, make_coco_instance_demo, make_shape_crops_demo  # noqa: E402,E501
 
 DEFAULT_SIZES = {'coco': (256, 16), 'ade': (32, 8), 'crops': (1024, 128)}
 
