@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the built-in data: set up, make the demo COCO set, evaluate the untrained
-# Mask R-CNN SecViT-T, train it, evaluate the trained one (also with test-time augmentation) and
-# save pictures of its predictions.
+# Mask R-CNN SecViT-T, train it, evaluate the trained one and save pictures of its predictions.
 # Each run gets its own work dir, so nothing from an earlier run is overwritten.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,10 +22,7 @@ CKPT="$WORK/$(cat "$WORK/last_checkpoint" | xargs basename)"
 echo "== trained model on the val split =="
 "$PY" tools/test.py "$CFG" "$CKPT" --work-dir "$WORK/test" --show-dir "$WORK/pictures" \
   --out "$WORK/predictions.pkl" 2>&1 | tee "$WORK/test.log" | grep -E "coco/" || true
-echo "== trained model with test-time augmentation (flips x 3 scales, configs/_base_/tta_coco.py) =="
-"$PY" tools/test.py "$CFG" "$CKPT" --tta --work-dir "$WORK/test_tta" 2>&1 | tee "$WORK/test_tta.log" | grep -E "coco/" || true
-"$PY" tools/demo_summary.py "$WORK/untrained.log" "$WORK/test.log" --tta-log "$WORK/test_tta.log" \
-  --pictures "$WORK/pictures"
+"$PY" tools/demo_summary.py "$WORK/untrained.log" "$WORK/test.log" --pictures "$WORK/pictures"
 ELAPSED=$((SECONDS - START))
 echo "main job (data, untrained baseline, training, evaluation): $((ELAPSED / 60)) min $((ELAPSED % 60)) s"
 echo "your own images / a video with this checkpoint: python tools/infer.py $CFG $CKPT INPUT --out $WORK/infer"
