@@ -6,8 +6,9 @@ _base_ = [
     'mmdet::_base_/datasets/coco_instance.py',
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py',
+    './_base_/tta_coco.py',  # tta_model / tta_pipeline: flip x 3 scales (tools/test.py --tta)
 ]
-custom_imports = dict(imports=['secvit_mm'], allow_failed_imports=False)
+custom_imports = dict(imports=['secvit_mm', 'secvit_mm.models.det_tta'], allow_failed_imports=False)
 
 # ImageNet-1k weights converted by tools/convert_secvit.py (README, "Pretrained weights").
 # Train from scratch instead with: --cfg-options model.backbone.init_cfg=None

@@ -14,6 +14,11 @@ crop_size = (512, 512)
 # ImageNet-1k weights converted by tools/convert_secvit.py (README, "Pretrained weights").
 # Train from scratch instead with: --cfg-options model.backbone.init_cfg=None
 pretrained = 'checkpoints/secvit_t_in1k.pth'
+# Test: the whole (2048, 512)-resized image in one pass (mode='whole', the paper's protocol). In
+# paper clustering mode its cost grows with the square of the pixels; 512x512 windows at stride 341
+# (mode='slide') bound it. Choose with --cfg-options model.test_cfg.mode=slide; measured time and
+# memory of both: docs/segmentation_test_modes.md.
+whole_or_slide = dict(mode='whole', crop_size=(512, 512), stride=(341, 341))
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
@@ -28,7 +33,8 @@ model = dict(
         drop_path_rate=0.1,  # not stated for ADE20K: the ImageNet rate (PVT practice)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     neck=dict(in_channels=[64, 128, 256, 512]),
-    decode_head=dict(num_classes=150))
+    decode_head=dict(num_classes=150),
+    test_cfg=whole_or_slide)
 
 optim_wrapper = dict(
     _delete_=True,

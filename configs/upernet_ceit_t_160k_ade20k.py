@@ -15,6 +15,11 @@ data_preprocessor = dict(size=crop_size)
 # ImageNet-1k weights (tools/convert_ceit.py output, or a checkpoint of configs/ceit_t_in1k.py).
 # Train from scratch instead with: --cfg-options model.backbone.init_cfg=None
 pretrained = 'checkpoints/ceit_t_in1k.pth'
+# Test: the whole (2048, 512)-resized image in one pass (mode='whole', the paper's protocol). In
+# paper clustering mode its cost grows with the square of the pixels; 512x512 windows at stride 341
+# (mode='slide') bound it. Choose with --cfg-options model.test_cfg.mode=slide; measured time and
+# memory of both: docs/segmentation_test_modes.md.
+whole_or_slide = dict(mode='whole', crop_size=(512, 512), stride=(341, 341))
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
@@ -26,7 +31,8 @@ model = dict(
         drop_path_rate=0.1,  # the ImageNet rate (not stated for dense prediction)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     decode_head=dict(in_channels=[192, 192, 192, 192], num_classes=150),
-    auxiliary_head=dict(in_channels=192, num_classes=150))
+    auxiliary_head=dict(in_channels=192, num_classes=150),
+    test_cfg=whole_or_slide)
 
 optim_wrapper = dict(
     _delete_=True,

@@ -77,3 +77,33 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if 'cuda' in item.keywords:
             item.add_marker(skip)
+
+
+DEMO_DET_CONFIG = osp.join(ROOT, 'configs/demo/mask_rcnn_secvit_t_demo.py')
+DEMO_SEG_CONFIG = osp.join(ROOT, 'configs/demo/upernet_secvit_t_demo.py')
+
+
+def save_initial_checkpoint(config: str, path: str) -> str:
+    """The config's model at its own (seeded) initialisation, saved as a Runner saves a trained one:
+    ``meta.dataset_meta`` names the classes, so the upstream inferencers load it like a trained model."""
+    from mmengine.config import Config
+
+    from secvit_mm.apis import build_model
+    cfg = Config.fromfile(config)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    if cfg.default_scope == 'mmdet':
+        meta = dict(classes=tuple(cfg.metainfo.classes), palette=cfg.metainfo.palette)
+    else:
+        from mmseg.datasets import ADE20KDataset
+        meta = dict(ADE20KDataset.METAINFO)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=meta)), path)
+    return path
+
+
+@pytest.fixture(scope='session')
+def demo_checkpoints(tmp_path_factory):
+    """Checkpoints of the demo Mask R-CNN and UperNet (initial weights), keys 'det' and 'seg'."""
+    root = tmp_path_factory.mktemp('demo_checkpoints')
+    return dict(det=save_initial_checkpoint(DEMO_DET_CONFIG, str(root / 'det.pth')),
+                seg=save_initial_checkpoint(DEMO_SEG_CONFIG, str(root / 'seg.pth')))

@@ -67,3 +67,15 @@ def test_gpu_benchmark_refuses_to_run_without_a_gpu(capsys):
         pytest.skip('a GPU is visible')
     assert benchmark.main(['--gpu']) == 2
     assert 'torch sees no CUDA GPU' in capsys.readouterr().err
+def test_seg_test_benchmark_times_whole_and_slide_in_both_cluster_modes(tmp_path, capsys):
+    from tools.benchmark_seg_test import main
+    out = tmp_path / 'modes.json'
+    assert main(['configs/demo/upernet_secvit_t_demo.py', '--size', '64', '96', '--threads', '1',
+                 '--out', str(out)]) == 0
+    import json
+    results = json.loads(out.read_text())
+    assert [(r['clusters'], r['test_mode']) for r in results] == [
+        ('paper', 'whole'), ('paper', 'slide'), ('cs98', 'whole'), ('cs98', 'slide')]
+    for r in results:
+        assert r['fwd_s'] > 0 and r['cpu_s'] > 0 and r['peak_mb'] >= 0, r
+    assert '| cluster_size=98 | slide | 512x512 stride 341 |' in capsys.readouterr().out

@@ -13,6 +13,7 @@ appendix B for COCO; CeiT, arXiv 2103.11816; ADE20K after Swin / PVT).
 import copy
 import functools
 import glob
+import json
 import os
 import os.path as osp
 import re
@@ -35,7 +36,8 @@ from secvit_mm.datasets import DEMO_COCO_CLASSES, make_ade20k_demo, make_coco_in
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(ROOT, 'configs')
 CONFIGS = sorted(osp.relpath(p, CONFIG_DIR) for p in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'),
-                                                                 recursive=True))
+                                                                 recursive=True)
+                 if not osp.relpath(p, CONFIG_DIR).startswith('_base_'))  # fragments, not configs
 PYTHON = sys.executable
 
 ARCHS = {'t': 'tiny', 's': 'small', 'b': 'base', 'l': 'large'}
@@ -162,20 +164,22 @@ def synthetic_cls_step(cfg: Config, size: int = 64) -> None:
     model = build_model(cfg)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],
-                data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
+                data_samples=[DataSample().set_gt_label(i % cfg.model.head.num_classes) for i in (3, 7)])
     model.train()
     losses = model.train_step(data, optim_wrapper)
     assert all(torch.isfinite(v).all() for v in losses.values()), losses
     model.eval()
     with torch.no_grad():
         preds = model.test_step(data)
-    assert preds[0].pred_score.shape == (1000, )
+    assert preds[0].pred_score.shape == (cfg.model.head.num_classes, )  # 1000 for ImageNet, 4 for the demo shapes
 
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_trains_and_tests_one_iteration(name, demo_data):
     cfg = load(name)
-    assert cfg.custom_imports == dict(imports=['secvit_mm'], allow_failed_imports=False)
+    # secvit_mm first; the COCO configs also import the mask-aware TTA model (it needs mmdet).
+    assert cfg.custom_imports.imports in (['secvit_mm'], ['secvit_mm', 'secvit_mm.models.det_tta'])
+    assert cfg.custom_imports.allow_failed_imports is False
     scope = cfg.default_scope
     if scope == 'mmpretrain':
         ceit = osp.basename(name).startswith('ceit')
@@ -502,3 +506,107 @@ def test_unmodified_mmseg_swin_upernet_config_trains_with_secvit(tmp_path):
     losses = model.train_step(data, optim_wrapper)
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
     assert all(torch.isfinite(v).all() for v in losses.values())
+
+
+# ----------------------------------------------------------------------------- your own data (configs/custom)
+
+
+def with_user_data(name: str, tmp_path, data_root: str, classes: tuple) -> Config:
+    """The config with only its ``data_root`` and ``classes`` lines changed, as docs/custom_data.md says."""
+    text = open(osp.join(CONFIG_DIR, name)).read()
+    text, found_root = re.subn(r'^data_root = .*$', f'data_root = {data_root!r}', text, flags=re.M)
+    text, found_classes = re.subn(r'^classes = .*$', f'classes = {classes!r}', text, flags=re.M)
+    assert found_root == found_classes == 1
+    path = tmp_path / osp.basename(name)
+    path.write_text(text.replace("_base_ = ['../", f"_base_ = ['{CONFIG_DIR}/"))
+    return Config.fromfile(str(path))
+
+
+def make_small(cfg: Config) -> None:
+    """Small images and batches, for speed only; the data settings stay the user's."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = tiny_loader(cfg[key], 2 if key == 'train_dataloader' else 1).dataset
+        shrink_pipeline(dataset.pipeline, scale=(128, 96))
+    cfg.model.backbone.init_cfg = None
+
+
+def test_custom_coco_config_trains_on_its_own_classes_after_changing_only_data_root_and_classes(tmp_path):
+    root = str(tmp_path / 'my_coco') + '/'
+    make_coco_instance_demo(root, num_train=2, num_val=2, image_size=(96, 128))
+    own = ('ball', 'box', 'wedge')  # the user's names for ids 1-3; id 4 is not one of their classes
+    for split in ('train2017', 'val2017'):
+        path = osp.join(root, 'annotations', f'instances_{split}.json')
+        coco = json.load(open(path))
+        coco['categories'] = [dict(id=i + 1, name=n, supercategory='thing') for i, n in enumerate(own)]
+        coco['annotations'] = [a for a in coco['annotations'] if a['category_id'] <= len(own)]
+        json.dump(coco, open(path, 'w'))
+    cfg = with_user_data('custom/mask_rcnn_secvit_t_1x_custom_coco.py', tmp_path, root, own)
+    assert cfg.model.roi_head.bbox_head.num_classes == cfg.model.roi_head.mask_head.num_classes == 3
+    assert cfg.test_evaluator.ann_file == root + 'annotations/instances_val2017.json'
+    make_small(cfg)
+    cfg.model.test_cfg.rcnn.score_thr = 0.
+    dataset = Runner.build_dataloader(copy.deepcopy(cfg.train_dataloader)).dataset
+    assert dataset.metainfo['classes'] == own
+    labels = {inst['bbox_label'] for i in range(len(dataset)) for inst in dataset.get_data_info(i)['instances']}
+    assert labels and labels <= {0, 1, 2}
+    metrics, _ = train_and_test_once(cfg)
+    assert 'coco/bbox_mAP' in metrics and 'coco/segm_mAP' in metrics, metrics
+
+
+def test_custom_ade_config_trains_on_its_own_classes_after_changing_only_data_root_and_classes(tmp_path):
+    root = str(tmp_path / 'my_ade')
+    make_ade20k_demo(root, num_train=2, num_val=1, image_size=(96, 128))
+    own = ('brick', 'concrete', 'air', 'ground', 'leaves', 'roof')  # label values 1-6
+    cfg = with_user_data('custom/upernet_secvit_t_160k_custom_ade.py', tmp_path, root, own)
+    assert cfg.model.decode_head.num_classes == cfg.model.auxiliary_head.num_classes == 6
+    make_small(cfg)
+    cfg.model.data_preprocessor.size = (64, 64)
+    dataset = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader)).dataset
+    assert dataset.metainfo['classes'] == own and len(dataset) == 1
+    metrics, _ = train_and_test_once(cfg)
+    assert 'mIoU' in metrics, metrics
+
+
+# ----------------------------------------------------------------------------- whole vs slide test
+
+
+@pytest.mark.parametrize('name', [c for c in CONFIGS if c.endswith('_ade20k.py')])
+def test_ade20k_configs_test_whole_images_and_offer_512_windows(name):
+    test_cfg = load(name).model.test_cfg
+    assert test_cfg == dict(mode='whole', crop_size=(512, 512), stride=(341, 341))
+
+
+def test_slide_mode_predicts_the_whole_image_from_windows(demo_data):
+    cfg = load('demo/upernet_secvit_t_demo.py')
+    cfg.model.test_cfg.update(mode='slide', crop_size=(64, 64), stride=(48, 48))
+    model = build_model(cfg, 'mmseg').eval()
+    seen = []
+    original = model.encode_decode
+    model.encode_decode = lambda inputs, metas: seen.append(tuple(inputs.shape[2:])) or original(inputs, metas)
+    from mmseg.structures import SegDataSample
+    img = torch.randint(0, 256, (3, 96, 160), dtype=torch.uint8)
+    meta = dict(img_shape=(96, 160), ori_shape=(96, 160), pad_shape=(96, 160))
+    with torch.no_grad():
+        pred = model.test_step(dict(inputs=[img], data_samples=[SegDataSample(metainfo=meta)]))[0]
+    assert pred.pred_sem_seg.data.shape[1:] == (96, 160)
+    assert seen and set(seen) == {(64, 64)} and len(seen) == 2 * 3  # rows (96: 0, 32) x cols (160: 0, 48, 96)
+
+
+# ----------------------------------------------------------------------------- the main job's pretraining
+
+
+def test_demo_detector_fine_tunes_from_the_shapes_classifier_backbone(tmp_path):
+    cls_cfg = load('demo/secvit_t_shapes_cls_demo.py')
+    classifier = build_model(cls_cfg, 'mmpretrain')
+    path = str(tmp_path / 'classifier.pth')
+    torch.save(dict(state_dict=classifier.state_dict(), meta=dict()), path)
+    det_cfg = load('demo/mask_rcnn_secvit_t_demo_pretrained.py')
+    det_cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': path})  # what tools/demo.sh passes
+    registry = registry_for('mmdet')
+    detector = registry.build(det_cfg.model)
+    detector.init_weights()
+    cls_state = classifier.backbone.state_dict()
+    det_state = detector.backbone.state_dict()
+    assert cls_state.keys() == det_state.keys()
+    assert all(torch.equal(cls_state[k], det_state[k]) for k in cls_state)
+    assert not torch.equal(classifier.head.fc.weight[:1, :1], detector.roi_head.bbox_head.fc_cls.weight[:1, :1])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import os.path as osp
 import textwrap
 from pathlib import Path
 
@@ -378,3 +379,19 @@ def test_cli_refuses_to_overwrite_foreign_data_without_force_and_exits_nonzero(t
                      '--num-val', '1']) == 1
     assert 'not touching it' in capsys.readouterr().err
     assert (tmp_path / 'coco' / 'mine.json').exists()
+
+
+def test_shape_crops_are_one_folder_per_class_and_the_same_for_the_same_seed(tmp_path):
+    from secvit_mm.datasets import make_shape_crops_demo
+    first = make_shape_crops_demo(str(tmp_path / 'a'), num_train=12, num_val=4, crop=32)
+    again = make_shape_crops_demo(str(tmp_path / 'b'), num_train=12, num_val=4, crop=32)
+    assert (first.num_train, first.num_val) == (12, 4)
+    for split, count in (('train', 12), ('val', 4)):
+        files = sorted(osp.relpath(osp.join(d, f), tmp_path / 'a' / split)
+                       for d, _, fs in os.walk(tmp_path / 'a' / split) for f in fs)
+        assert len(files) == count and {f.split('/')[0] for f in files} <= set(DEMO_COCO_CLASSES)
+        for name in files:
+            a = np.asarray(Image.open(tmp_path / 'a' / split / name))
+            b = np.asarray(Image.open(tmp_path / 'b' / split / name))
+            assert a.shape == (32, 32, 3) and np.array_equal(a, b)
+    assert make_shape_crops_demo(str(tmp_path / 'a'), num_train=12, num_val=4).skipped

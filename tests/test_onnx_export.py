@@ -7,6 +7,10 @@ import pytest
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('onnxscript')
+from tools.deploy.export_onnx import dynamic_export_supported  # noqa: E402
+
+needs_dynamic_export = pytest.mark.skipif(
+    not dynamic_export_supported(), reason='this torch has no torch.export.Dim.DYNAMIC(min, max) (torch 2.6 lacks it)')
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -18,6 +22,7 @@ model = dict(backbone=dict(
 '''
 
 
+@needs_dynamic_export
 @pytest.mark.parametrize('extra', ['num_clusters=(32, 8, 2, None)', 'cluster_size=20'],
                          ids=['paper_clusters', 'cluster_size'])
 def test_secvit_backbone_exports_with_dynamic_size(tmp_path, extra):
@@ -47,6 +52,7 @@ model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=4,
 '''
 
 
+@needs_dynamic_export
 @pytest.mark.parametrize('extra', ["out_type='cls'", "out_type='featmap', out_indices=(0, 1, 2, 3)"],
                          ids=['cls', 'featmap'])
 def test_ceit_exports_with_dynamic_size_resizing_the_position_embedding(tmp_path, extra):
@@ -71,6 +77,7 @@ OTHER_SEC_BACKBONES = {
 }
 
 
+@needs_dynamic_export
 @pytest.mark.parametrize('name', sorted(OTHER_SEC_BACKBONES))
 def test_other_sec_backbones_export_with_dynamic_size(tmp_path, name):
     from tools.deploy.export_onnx import main
@@ -82,3 +89,13 @@ def test_other_sec_backbones_export_with_dynamic_size(tmp_path, name):
     assert {r['size'] for r in report} == {(96, 128), (133, 99)}
     assert len(report) == 8
     assert max(r['max_rel_diff'] for r in report) <= 1e-4
+
+
+def test_export_on_a_torch_without_bounded_dynamic_dims_is_refused_with_the_way_out(monkeypatch):
+    import torch
+
+    from tools.deploy import export_onnx
+    monkeypatch.setattr(torch.export.Dim, 'DYNAMIC', object(), raising=False)  # torch 2.6's kind: not callable
+    with pytest.raises(SystemExit) as err:
+        export_onnx.require_onnx_packages(verify=False, legacy=False)
+    assert 'needs a newer torch' in str(err.value) and '--legacy' in str(err.value)

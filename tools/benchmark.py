@@ -63,6 +63,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 
 # glibc serves blocks above its mmap threshold (at most 32 MB) with a fresh mmap and unmaps them on
 # free, so every large activation is page-faulted and zeroed by the kernel again on each forward: a
@@ -416,11 +417,12 @@ def detector_worker(spec: dict, base: str, variants: Tuple[str, ...]) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Driver
 # ----------------------------------------------------------------------------------------------
-def run_subprocess(spec: dict, timeout: float) -> dict:
+def run_subprocess(spec: dict, timeout: float, script: str = __file__) -> dict:
+    """Run ``script --worker SPEC`` in a fresh process; its result is the line tagged RESULT_TAG."""
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS=str(spec['threads']), MKL_NUM_THREADS=str(spec['threads']))
     env.update(ALLOCATORS[spec['allocator']])
-    cmd = [sys.executable, osp.abspath(__file__), '--worker', json.dumps(spec)]
+    cmd = [sys.executable, osp.abspath(script), '--worker', json.dumps(spec)]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)

@@ -13,6 +13,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+
 from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import check_data_paths, load_config, run_cli  # noqa: E402

@@ -11,6 +11,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 from secvit_mm.models.converters import convert_secvit_checkpoint  # noqa: E402
 from secvit_mm.utils.checkpoint import run_converter  # noqa: E402
 

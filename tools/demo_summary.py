@@ -20,12 +20,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('untrained_log')
     parser.add_argument('trained_log')
+    parser.add_argument('--tta-log', help='tools/test.py --tta log of the trained model: adds a column')
     parser.add_argument('--pictures', help='folder of saved prediction pictures')
     args = parser.parse_args()
-    before, after = read_metrics(args.untrained_log), read_metrics(args.trained_log)
-    print(f"\n{'metric':<14}{'untrained':>10}{'trained':>10}")
+    columns = {'untrained': read_metrics(args.untrained_log), 'trained': read_metrics(args.trained_log)}
+    if args.tta_log:
+        columns['trained+TTA'] = read_metrics(args.tta_log)
+    print('\n' + f"{'metric':<14}" + ''.join(f'{name:>13}' for name in columns))
     for metric in METRICS:
-        print(f'{metric:<14}{before.get(metric, float("nan")):>10.3f}{after.get(metric, float("nan")):>10.3f}')
+        print(f'{metric:<14}' + ''.join(f'{found.get(metric, float("nan")):>13.3f}' for found in columns.values()))
     if args.pictures and os.path.isdir(args.pictures):
         count = sum(len(files) for _, _, files in os.walk(args.pictures))
         print(f'\n{count} prediction pictures in {args.pictures}')

@@ -43,6 +43,7 @@ from typing import Any, List, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 import torch  # noqa: E402
 from mmengine.analysis import FlopAnalyzer, parameter_count  # noqa: E402
 from mmengine.analysis.jit_handles import get_shape  # noqa: E402

@@ -1,10 +1,11 @@
 """Generate the small synthetic datasets used by the README demo and the tests.
 
-    python tools/make_demo_data.py [--out data/demo] [--which {coco,ade,all}]
+    python tools/make_demo_data.py [--out data/demo] [--which {coco,ade,crops,all}]
                                    [--num-train N] [--num-val N] [--seed S] [--force]
 
 Writes ``<out>/coco`` (mmdet ``coco_instance.py`` layout) and/or
-``<out>/ade/ADEChallengeData2016`` (mmseg ``ade20k.py`` layout). A dataset that is already
+``<out>/ade/ADEChallengeData2016`` (mmseg ``ade20k.py`` layout) and/or ``<out>/shape_crops`` (one
+folder per shape class, for pretraining the demo backbone as a classifier). A dataset that is already
 complete is skipped; anything else in the way is only replaced with ``--force``, which moves it
 aside to ``<root>.replaced-<time>`` (and says so) instead of deleting it.
 """
@@ -14,9 +15,12 @@ import argparse
 import os.path as osp
 import sys
 
-from secvit_mm.datasets.demo_data import make_ade20k_demo, make_coco_instance_demo
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
-DEFAULT_SIZES = {'coco': (64, 16), 'ade': (32, 8)}
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.datasets.demo_data import make_ade20k_demo, make_coco_instance_demo, make_shape_crops_demo  # noqa: E402,E501
+
+DEFAULT_SIZES = {'coco': (256, 16), 'ade': (32, 8), 'crops': (1024, 128)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -24,12 +28,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/demo',
                         help='output directory (default: %(default)s)')
-    parser.add_argument('--which', choices=('coco', 'ade', 'all'), default='all',
+    parser.add_argument('--which', choices=('coco', 'ade', 'crops', 'all'), default='all',
                         help='which dataset(s) to make (default: %(default)s)')
     parser.add_argument('--num-train', type=int, default=None,
-                        help='training images per dataset (default: 64 coco, 32 ade)')
+                        help='training images per dataset (default: 256 coco, 32 ade, 1024 crops)')
     parser.add_argument('--num-val', type=int, default=None,
-                        help='validation images per dataset (default: 16 coco, 8 ade)')
+                        help='validation images per dataset (default: 16 coco, 8 ade, 128 crops)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: %(default)s)')
     parser.add_argument('--force', action='store_true',
                         help='replace existing data at the target paths (moved aside, not deleted)')
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = {
         'coco': (make_coco_instance_demo, osp.join(args.out, 'coco')),
         'ade': (make_ade20k_demo, osp.join(args.out, 'ade', 'ADEChallengeData2016')),
+        'crops': (make_shape_crops_demo, osp.join(args.out, 'shape_crops')),
     }
     names = list(jobs) if args.which == 'all' else [args.which]
     status = 0

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 
 DOCS = (osp.join(ROOT, 'docs', 'model_zoo.md'), osp.join(ROOT, 'README.md'))
 BEGIN, END = '<!-- model-zoo:begin -->', '<!-- model-zoo:end -->'

@@ -1,13 +1,14 @@
 """Evaluate a checkpoint of any secvit-mm config (MMDetection, MMSegmentation or MMPretrain).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out RESULTS.pkl [--overwrite]]
-        [--show-dir DIR] [--non-strict] [--skip-data-check] [--cfg-options k=v ...]
+        [--show-dir DIR] [--tta] [--non-strict] [--skip-data-check] [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm|mpi]
 
 The checkpoint must fit the model (a table of missing / unexpected keys otherwise; --non-strict to
 allow), the test data passes the fast data checks, and --out never replaces a file silently.
 
-CHECKPOINT may be ``random`` to evaluate the untrained model (a baseline for the demo).
+CHECKPOINT may be ``random`` to evaluate the untrained model (a baseline for the demo). ``--tta`` tests
+with the config's ``tta_pipeline`` (flips and scales) and merges the views with its ``tta_model``.
 """
 import argparse
 import os
@@ -16,11 +17,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402
                                    check_data_paths, check_dataloader_keys, check_neck_channels,
-                                   config_scope, default_work_dir, load_config,
+                                   config_scope, default_work_dir, enable_tta, load_config,
                                    run_cli)
 from secvit_mm.datasets.checks import enforce_data_checks  # noqa: E402
 
@@ -37,6 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--skip-data-check', action='store_true',
                         help='evaluate even if the data checks find problems')
     parser.add_argument('--show-dir', help='save pictures of the predictions in this directory')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_pipeline and tta_model")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -89,6 +93,8 @@ def main(argv=None) -> None:
     check_neck_channels(cfg)
     if not args.skip_data_check:
         enforce_data_checks(cfg, ('test', ), 'tools/test.py')
+    if args.tta:
+        enable_tta(cfg)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     if args.out:

@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402

@@ -28,6 +28,19 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
+# tools/test.py --tta: mmseg's ADE20K flips and scales (0.5-1.75), relative to this config's size.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug',
+         transforms=[
+             [dict(type='Resize', scale=(int(image_scale[0] * r), int(image_scale[1] * r)), keep_ratio=True)
+              for r in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)],
+             [dict(type='RandomFlip', prob=0., direction='horizontal'),
+              dict(type='RandomFlip', prob=1., direction='horizontal')],
+             [dict(type='LoadAnnotations')],
+             [dict(type='PackSegInputs')],
+         ]),
+]
 train_dataloader = dict(
     batch_size=2, num_workers=1, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(

@@ -10,7 +10,7 @@ import os.path as osp
 import sys
 from typing import Iterator, Optional
 
-from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for the tools)
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401  (DictAction re-exported for the tools)
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -93,6 +93,23 @@ def enable_auto_scale_lr(cfg: Config) -> None:
     if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
         raise ValueError("--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config")
     cfg.auto_scale_lr.enable = True
+
+
+def innermost_dataset(dataset: dict) -> dict:
+    """The dataset config that holds the pipeline, through wrappers such as ``RepeatDataset``."""
+    while isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+    return dataset
+
+
+def enable_tta(cfg: Config) -> None:
+    """Test with the config's ``tta_pipeline`` and its model wrapped in ``tta_model`` (upstream --tta)."""
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing:
+        raise ValueError(f'--tta needs {" and ".join(missing)} in the config (see configs/_base_/tta_coco.py '
+                         "for detection; mmseg's ade20k.py / default_runtime.py bases give them to segmentation)")
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    innermost_dataset(cfg.test_dataloader.dataset).pipeline = cfg.tta_pipeline
 
 
 def refuse_to_overwrite(work_dir: str, resume: bool) -> None:
@@ -385,7 +402,7 @@ class CheckpointMismatchError(RuntimeError):
 
 def check_checkpoint_fits(model, path: str, what: str, allow: str) -> dict:
     """Load ``path`` (safely); CheckpointMismatchError with the key table if it does not fit ``model``."""
-    from mmengine.model import is_model_wrapper
+    from mmengine.model import BaseTTAModel, is_model_wrapper
     from mmengine.runner.checkpoint import _load_checkpoint
 
     from secvit_mm.utils.checkpoint import describe_state_dict_mismatch, extract_state_dict
@@ -395,7 +412,8 @@ def check_checkpoint_fits(model, path: str, what: str, allow: str) -> dict:
     except ValueError as err:
         raise CheckpointMismatchError(str(err)) from None
     state_dict = {k[7:] if k.startswith('module.') else k: v for k, v in state_dict.items()}
-    model = model.module if is_model_wrapper(model) else model
+    # What the Runner loads the checkpoint into: the module inside a DDP or TTA wrapper.
+    model = model.module if is_model_wrapper(model) or isinstance(model, BaseTTAModel) else model
     problem = describe_state_dict_mismatch(model.state_dict(), state_dict)
     if problem:
         table = '\n'.join(f'  {part}' for part in problem.split('; '))

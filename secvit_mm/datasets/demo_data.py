@@ -7,6 +7,8 @@ OpenMMLab base config expects, so only ``data_root`` (and, for COCO, ``metainfo`
   for ``mmdet::_base_/datasets/coco_instance.py`` with ``metainfo=dict(classes=DEMO_COCO_CLASSES)``.
 * :func:`make_ade20k_demo` - ADE20K-layout semantic segmentation (label 0 = "other", 1..150 =
   classes) for ``mmseg::_base_/datasets/ade20k.py`` with ``reduce_zero_label=True``.
+* :func:`make_shape_crops_demo` - square crops of single shapes in an ImageNet-style folder per
+  class, to pretrain a backbone as a classifier (mmpretrain ``CustomDataset``) before detection.
 
 Only numpy and Pillow are needed. Output is deterministic for a given seed (and Pillow version,
 since the images are JPEG encoded). Each dataset is built in a hidden sibling directory and renamed
@@ -28,7 +30,8 @@ from PIL import Image, ImageDraw
 
 __all__ = [
     'DEMO_COCO_CLASSES', 'DEMO_ADE_LABELS', 'DemoDataSummary', 'make_coco_instance_demo',
-    'make_ade20k_demo', 'coco_demo_is_complete', 'ade20k_demo_is_complete'
+    'make_ade20k_demo', 'coco_demo_is_complete', 'ade20k_demo_is_complete', 'make_shape_crops_demo',
+    'crops_demo_is_complete'
 ]
 
 #: Class names of the COCO demo set, in category-id order (category id = index + 1).
@@ -66,7 +69,7 @@ class DemoDataSummary:
         if self.skipped:
             return (f'{self.name}: {self.root} is already complete ({sizes}); skipped '
                     '(use --force to regenerate)')
-        unit = 'objects' if self.name == 'coco' else 'regions'
+        unit = {'coco': 'objects', 'crops': 'crops'}.get(self.name, 'regions')
         aside = (f'; what was there before is now in {self.moved_aside} (delete it when not '
                  'needed)') if self.moved_aside else ''
         return (f'{self.name}: wrote {sizes} ({self.num_objects} {unit}) to {self.root} '
@@ -517,4 +520,71 @@ def make_ade20k_demo(root: str, num_train: int = 32, num_val: int = 8,
     if summary is None:
         counts = [len(_ade_pairs(root, split)) for split in ADE_SPLITS]
         return DemoDataSummary('ade', root, counts[0], counts[1], 0, seconds=0.0, skipped=True)
+    return replace(summary, root=root)
+
+
+# ----------------------------------------------------------------------------- shape crops (pretraining)
+
+CROP_SPLITS = ('train', 'val')
+
+
+def _build_crops(tmp: str, num_train: int, num_val: int, crop: int, margin: float,
+                 seed: int) -> DemoDataSummary:
+    start = time.perf_counter()
+    for split_index, (split, count) in enumerate(zip(CROP_SPLITS, (num_train, num_val))):
+        # Own random streams (dataset_tag 2): the crops never come from the detection val images.
+        rng = _split_rng(seed, split_index, dataset_tag=2)
+        for name in DEMO_COCO_CLASSES:
+            os.makedirs(osp.join(tmp, split, name))
+        made = 0
+        while made < count:
+            h, w = _sample_hw(rng, (256, 320))
+            img, objects = _draw_coco_image(rng, h, w)
+            picture = Image.fromarray(_to_uint8(img), 'RGB')
+            for category_id, poly in objects[:count - made]:
+                (x0, y0), (x1, y1) = poly.min(0), poly.max(0)
+                half = max(x1 - x0, y1 - y0) * (0.5 + margin)
+                cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+                # Outside the image, PIL's crop fills black; the shape itself is always inside.
+                patch = picture.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
+                patch.resize((crop, crop), Image.BILINEAR).save(
+                    osp.join(tmp, split, DEMO_COCO_CLASSES[category_id - 1], f'{made:06d}.jpg'),
+                    quality=_JPEG_QUALITY)
+                made += 1
+    return DemoDataSummary('crops', '', num_train, num_val, num_train + num_val,
+                           time.perf_counter() - start, skipped=False)
+
+
+def _crop_counts(root: str) -> list[int]:
+    return [sum(len(os.listdir(osp.join(root, split, name))) for name in DEMO_COCO_CLASSES)
+            for split in CROP_SPLITS]
+
+
+def crops_demo_is_complete(root: str) -> bool:
+    """True if both splits have a folder per class and hold images."""
+    try:
+        return all(_crop_counts(root))
+    except OSError:
+        return False
+
+
+def make_shape_crops_demo(root: str, num_train: int = 1024, num_val: int = 128, crop: int = 64,
+                          margin: float = 0.25, seed: int = 0, force: bool = False) -> DemoDataSummary:
+    """Write square crops of single shapes, one folder per class (mmpretrain ``CustomDataset``)::
+
+        root/{train,val}/{circle,square,triangle,star}/<6 digits>.jpg
+
+    The shapes are drawn as in :func:`make_coco_instance_demo` (same classes, colours, textures),
+    on images of their own, each crop the shape's box squared and widened by ``margin`` on every
+    side, resized to ``crop`` x ``crop``. For pretraining a backbone to tell the outlines apart.
+    """
+    if num_train < 1 or num_val < 1:
+        raise ValueError('num_train and num_val must be at least 1')
+    root = osp.abspath(root)
+    summary = _publish(root, force,
+                       lambda tmp: _build_crops(tmp, num_train, num_val, crop, margin, seed),
+                       crops_demo_is_complete)
+    if summary is None:
+        counts = _crop_counts(root)
+        return DemoDataSummary('crops', root, counts[0], counts[1], sum(counts), seconds=0.0, skipped=True)
     return replace(summary, root=root)

@@ -11,12 +11,14 @@ divisible by the cluster counts) and fails unless every output agrees with PyTor
 relative difference of 1e-4 (max |a - b| / max |b| per output). See docs/deployment.md.
 """
 import argparse
+import importlib.util
 import os.path as osp
 import sys
 from typing import List, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -41,6 +43,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--legacy', action='store_true', help='use the TorchScript exporter (dynamo=False)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
+
+
+ONNX_EXTRA = 'pip install -e .[onnx] (or: bash tools/install.sh --with-onnx)'
+
+
+def dynamic_export_supported() -> bool:
+    """The dynamo export's size bounds need ``torch.export.Dim.DYNAMIC(min=..., max=...)``: callable in
+    torch 2.14.1 (verified), a plain marker in torch 2.6.0 (verified)."""
+    return callable(getattr(getattr(torch.export, 'Dim', None), 'DYNAMIC', None))
+
+
+def require_onnx_packages(verify: bool, legacy: bool) -> None:
+    """Exit with the extra to install when a package the export needs is missing."""
+    if not legacy and not dynamic_export_supported():
+        raise SystemExit(f'error: the dynamic-size export needs a newer torch than {torch.__version__} '
+                         '(torch.export.Dim.DYNAMIC with min/max bounds; torch 2.14.1 has it): upgrade torch, '
+                         'or use --legacy (the TorchScript exporter)')
+    needed = ['onnx'] + ([] if legacy else ['onnxscript']) + (['onnxruntime'] if verify else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SystemExit(f'error: ONNX export{" with --verify" if verify else ""} needs {", ".join(missing)} '
+                         f'(not installed); install the onnx extra: {ONNX_EXTRA}')
 
 
 class _Outputs(nn.Module):
@@ -100,6 +124,7 @@ def verify(backbone: nn.Module, out: str, sizes: Sequence[Tuple[int, int]]) -> L
 
 def main(argv=None) -> List[dict]:
     args = parse_args(argv)
+    require_onnx_packages(args.verify, args.legacy)
     backbone = build_model(args.config, args.checkpoint, backbone_only=True, cfg_options=args.cfg_options)
     export(backbone, args.out, args.shape, args.legacy)
     print(f'exported {type(backbone).__name__} to {args.out} (dynamic height/width)')
