@@ -54,26 +54,17 @@ import math
 import os
 import os.path as osp
 import platform
-import subprocess
 import sys
 import tempfile
-import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.utils.benchmarking import (ALLOCATORS, RESULT_TAG, available_memory_bytes,  # noqa: E402
+                                          peak_memory, run_subprocess, timed)
 
-# glibc serves blocks above its mmap threshold (at most 32 MB) with a fresh mmap and unmaps them on
-# free, so every large activation is page-faulted and zeroed by the kernel again on each forward: a
-# cost that grows faster than the pixels once feature maps outgrow the threshold. 'retain' keeps
-# freed memory in the heap for reuse (the effect of jemalloc / tcmalloc, which PyTorch's CPU tuning
-# guide recommends); both need to be set before the process starts.
-ALLOCATORS = {
-    'default': {},
-    'retain': dict(MALLOC_MMAP_MAX_='0', MALLOC_TRIM_THRESHOLD_=str(2**62)),
-}
 BACKBONES = ('reference', 'secvit_paper', 'secvit_cs98', 'swin_t')
 DETECTORS = ('maskrcnn_secvit', 'maskrcnn_swin')
 VARIANTS = ('compile', 'bf16', 'fp16', 'cp')
@@ -84,78 +75,6 @@ GPU_SIZE = '800x1333x2'
 GPU_CASES = tuple(f'{c}{p}' for p in ('', '+fp16', '+bf16') for c in BACKBONES)
 SWIN_T = dict(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7)
 PAPER_CLUSTERS = (32, 8, 2, None)
-RESULT_TAG = 'BENCHMARK_RESULT '
-
-
-# ----------------------------------------------------------------------------------------------
-# Memory
-# ----------------------------------------------------------------------------------------------
-def _status_kb(field: str) -> Optional[int]:
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith(field + ':'):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-class PeakMemory:
-    """Peak RSS of a phase above the RSS at its start, in MB."""
-
-    def __init__(self) -> None:
-        gc.collect()
-        self.base_kb = _status_kb('VmRSS')
-        try:
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')  # resets VmHWM to the current RSS
-            self.method = 'VmHWM'
-        except OSError:
-            self.method = 'ru_maxrss'
-
-    def peak_mb(self) -> float:
-        if self.method == 'VmHWM':
-            peak = _status_kb('VmHWM')
-        else:
-            import resource
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
-        return round(max(0, peak - self.base_kb) / 1024, 1)
-
-
-class CudaPeakMemory:
-    """Peak CUDA memory allocated by torch during a phase above the allocation at its start, in MB."""
-    method = 'cuda.max_memory_allocated'
-
-    def __init__(self) -> None:
-        import torch
-        gc.collect()
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        self.base = torch.cuda.memory_allocated()
-
-    def peak_mb(self) -> float:
-        import torch
-        torch.cuda.synchronize()
-        return round((torch.cuda.max_memory_allocated() - self.base) / 2**20, 1)
-
-
-def peak_memory(device: str):
-    return CudaPeakMemory() if device == 'cuda' else PeakMemory()
-
-
-def available_memory_bytes(device: str = 'cpu') -> int:
-    if device == 'cuda':
-        import torch
-        return torch.cuda.mem_get_info()[0]
-    try:
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 8 << 30
 
 
 # ----------------------------------------------------------------------------------------------
@@ -248,32 +167,6 @@ def max_relative_difference(outs, refs) -> Tuple[float, float]:
 # ----------------------------------------------------------------------------------------------
 # Worker (one phase of one case in a fresh process)
 # ----------------------------------------------------------------------------------------------
-def timed(fn: Callable[[], None], warmup: int, repeats: int, budget: float,
-          device: str = 'cpu') -> Dict[str, float]:
-    if device == 'cuda':  # CUDA calls return before the GPU is done: time up to the end of its work
-        import torch
-        body = fn
-
-        def fn():
-            body()
-            torch.cuda.synchronize()
-    start = time.perf_counter()
-    first = None
-    for _ in range(max(warmup, 0)):
-        t0 = time.perf_counter()
-        fn()
-        first = time.perf_counter() - t0 if first is None else first
-    times = []
-    timed_start = time.perf_counter()
-    for _ in range(max(repeats, 1)):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if time.perf_counter() - timed_start > budget:
-            break
-    return dict(best=min(times), runs=len(times), first=first, total=time.perf_counter() - start)
-
-
 def _autocast(variants, device: str = 'cpu'):
     import torch
     if 'bf16' in variants:
@@ -417,30 +310,6 @@ def detector_worker(spec: dict, base: str, variants: Tuple[str, ...]) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Driver
 # ----------------------------------------------------------------------------------------------
-def run_subprocess(spec: dict, timeout: float, script: str = __file__) -> dict:
-    """Run ``script --worker SPEC`` in a fresh process; its result is the line tagged RESULT_TAG."""
-    env = dict(os.environ)
-    env.update(OMP_NUM_THREADS=str(spec['threads']), MKL_NUM_THREADS=str(spec['threads']))
-    env.update(ALLOCATORS[spec['allocator']])
-    cmd = [sys.executable, osp.abspath(script), '--worker', json.dumps(spec)]
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
-    except subprocess.TimeoutExpired:
-        return dict(skipped=f'timeout after {timeout:.0f} s')
-    for line in proc.stdout.splitlines()[::-1]:
-        if line.startswith(RESULT_TAG):
-            result = json.loads(line[len(RESULT_TAG):])
-            result['wall_s'] = round(time.perf_counter() - start, 1)
-            return result
-    if proc.returncode < 0:
-        why = f'killed by signal {-proc.returncode}' + (' (out of memory?)' if proc.returncode == -9 else '')
-    else:
-        why = f'exit {proc.returncode}'
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return dict(error=f'{why}: ' + ' | '.join(tail))
-
-
 def run_inline(spec: dict) -> dict:
     """One phase in this process (``--in-process``): on a GPU the peak-memory counter is reset per
     phase, so separate processes are not needed, and each would pay torch's import and CUDA start."""
@@ -715,7 +584,7 @@ def main(argv=None) -> int:
                     if args.in_process:
                         result = run_inline(dict(spec, phase=phase))
                     else:
-                        result = run_subprocess(dict(spec, phase=phase), args.timeout)
+                        result = run_subprocess(dict(spec, phase=phase), args.timeout, __file__, ROOT)
                     why = result.get('skipped') or result.get('error')
                 if why is not None:
                     row['notes'].append(f"{'fwd+bwd' if phase == 'train' else phase} {why}")

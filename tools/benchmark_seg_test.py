@@ -7,7 +7,7 @@ For each clustering mode (the paper's clusters; ``cluster_size=98``) and each mm
 a fresh process builds the model at random init and runs ``model.test_step`` on one random image
 of the given size (default 512x2048, ADE20K's test size). Seconds: best of ``--repeats`` after one
 warm-up; CPU s: process CPU time per pass (all threads), which other load on the machine disturbs
-less. Peak MB: peak RSS of the timed phase above the RSS before it (tools/benchmark.py's
+less. Peak MB: peak RSS of the timed phase above the RSS before it (secvit_mm.utils.benchmarking's
 PeakMemory). Results for ADE20K: docs/segmentation_test_modes.md.
 """
 import argparse
@@ -21,7 +21,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
-from tools.benchmark import RESULT_TAG, PeakMemory, run_subprocess, timed  # noqa: E402
+from secvit_mm.utils.benchmarking import RESULT_TAG, PeakMemory, run_subprocess, timed  # noqa: E402
 
 CLUSTER_MODES = {'paper': {}, 'cs98': dict(cluster_size=98)}
 TEST_MODES = ('whole', 'slide')
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
         for test_mode in TEST_MODES:
             spec = dict(config=args.config, clusters=clusters, test_mode=test_mode, size=args.size,
                         repeats=args.repeats, threads=args.threads, allocator='default')
-            result = dict(clusters=clusters, test_mode=test_mode, **run_subprocess(spec, timeout=1800, script=__file__))
+            result = dict(clusters=clusters, test_mode=test_mode, **run_subprocess(spec, timeout=1800, script=__file__, cwd=ROOT))
             results.append(result)
             windows = (f"{result['crop_size'][0]}x{result['crop_size'][1]} stride {result['stride'][0]}"
                        if test_mode == 'slide' and 'crop_size' in result else '-')
