@@ -579,7 +579,7 @@ def test_ade20k_configs_test_whole_images_and_offer_512_windows(name):
 def test_slide_mode_predicts_the_whole_image_from_windows(demo_data):
     cfg = load('demo/upernet_secvit_t_demo.py')
     cfg.model.test_cfg.update(mode='slide', crop_size=(64, 64), stride=(48, 48))
-    model = build_model(cfg, 'mmseg').eval()
+    model = build_model(cfg).eval()
     seen = []
     original = model.encode_decode
     model.encode_decode = lambda inputs, metas: seen.append(tuple(inputs.shape[2:])) or original(inputs, metas)
@@ -597,12 +597,12 @@ def test_slide_mode_predicts_the_whole_image_from_windows(demo_data):
 
 def test_demo_detector_fine_tunes_from_the_shapes_classifier_backbone(tmp_path):
     cls_cfg = load('demo/secvit_t_shapes_cls_demo.py')
-    classifier = build_model(cls_cfg, 'mmpretrain')
+    classifier = build_model(cls_cfg)
     path = str(tmp_path / 'classifier.pth')
     torch.save(dict(state_dict=classifier.state_dict(), meta=dict()), path)
     det_cfg = load('demo/mask_rcnn_secvit_t_demo_pretrained.py')
     det_cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': path})  # what tools/demo.sh passes
-    registry = registry_for('mmdet')
+    registry = scope_registry('mmdet')
     detector = registry.build(det_cfg.model)
     detector.init_weights()
     cls_state = classifier.backbone.state_dict()

@@ -20,11 +20,12 @@ import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 
+from secvit_mm.apis import build_model
 from secvit_mm.apis.launch import enable_amp
 from secvit_mm.models.layers import sec_attention
 from secvit_mm.testing import reference_sec_attention
 
-from test_configs import build_model, demo_data, load, one_batch, tiny_det, tiny_seg  # noqa: F401
+from test_configs import demo_data, load, one_batch, tiny_det, tiny_seg  # noqa: F401
 
 pytestmark = pytest.mark.cuda
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -144,7 +145,7 @@ def test_amp_training_step_of_each_dense_family_on_the_built_in_data(name, demo_
         autocast = contextlib.nullcontext()
     else:  # checking the test itself on a CPU: plain fp32 steps (mmcv's CPU NMS takes no bf16)
         autocast = contextlib.nullcontext()
-    model = build_model(cfg, cfg.default_scope).to(DEVICE)
+    model = build_model(cfg).to(DEVICE)
     optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     assert type(optim_wrapper).__name__ == ('AmpOptimWrapper' if DEVICE == 'cuda' else 'OptimWrapper')
     model.train()
