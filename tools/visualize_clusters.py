@@ -106,7 +106,6 @@ def render(image_rgb: np.ndarray, maps: dict, alpha: float = 0.6) -> np.ndarray:
 
 
 def main(argv=None) -> np.ndarray:
-    import cv2
     import mmcv
     args = parse_args(argv)
     from secvit_mm.apis import build_model

@@ -7,7 +7,7 @@ checkpoints to the keys used here (``backbone.*`` / ``head.fc.*`` of an mmpretra
 import math
 import re
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn

@@ -8,7 +8,6 @@ optional fixed ``cluster_size`` whose cost grows linearly with the image.
 
 The released checkpoints use other module names; :mod:`secvit_mm.models.converters.secvit` maps them.
 """
-import re
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
