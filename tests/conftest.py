@@ -79,7 +79,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-DEMO_DET_CONFIG = osp.join(ROOT, 'configs/demo/mask_rcnn_secvit_t_demo.py')
 DEMO_SEG_CONFIG = osp.join(ROOT, 'configs/demo/upernet_secvit_t_demo.py')
 
 
@@ -105,5 +104,5 @@ def save_initial_checkpoint(config: str, path: str) -> str:
 def demo_checkpoints(tmp_path_factory):
     """Checkpoints of the demo Mask R-CNN and UperNet (initial weights), keys 'det' and 'seg'."""
     root = tmp_path_factory.mktemp('demo_checkpoints')
-    return dict(det=save_initial_checkpoint(DEMO_DET_CONFIG, str(root / 'det.pth')),
+    return dict(det=save_initial_checkpoint(DET_CONFIG, str(root / 'det.pth')),
                 seg=save_initial_checkpoint(DEMO_SEG_CONFIG, str(root / 'seg.pth')))

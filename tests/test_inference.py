@@ -9,14 +9,14 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import DEMO_DET_CONFIG, DEMO_SEG_CONFIG
+from conftest import DEMO_SEG_CONFIG, DET_CONFIG
 from PIL import Image
 
 from secvit_mm.apis.inference import Predictor, find_inputs, infer_images, infer_video, read_image
 from secvit_mm.datasets import DEMO_COCO_CLASSES
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DET_CFG, SEG_CFG = DEMO_DET_CONFIG, DEMO_SEG_CONFIG
+DET_CFG, SEG_CFG = DET_CONFIG, DEMO_SEG_CONFIG
 PYTHON = sys.executable
 
 

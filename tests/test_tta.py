@@ -1,23 +1,21 @@
 """Test-time augmentation: tools/test.py --tta on the demo sets (detection with masks, segmentation),
 and the mask-aware merge that mmdet's DetTTAModel lacks."""
-import os
 import pickle
 import re
-import subprocess
 import sys
 
 import pytest
 import torch
-from conftest import DEMO_DET_CONFIG as DET_CFG
+from conftest import DET_CONFIG as DET_CFG
 from conftest import DEMO_SEG_CONFIG as SEG_CFG
-from conftest import ROOT
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
-from secvit_mm.datasets import make_ade20k_demo, make_coco_instance_demo
+from test_configs import demo_data, run_tool  # noqa: F401  (the session's demo sets, the tool runner)
 
 PYTHON = sys.executable
+
 
 def test_mask_tta_flips_masks_back_and_keeps_the_masks_of_the_merged_boxes():
     from mmdet.structures import DetDataSample
@@ -51,26 +49,13 @@ def test_mask_tta_flips_masks_back_and_keeps_the_masks_of_the_merged_boxes():
     assert merged.bboxes.tolist() == [[2., 5., 8., 10.]]
 
 
-@pytest.fixture(scope='module')
-def demo_sets(tmp_path_factory):
-    root = tmp_path_factory.mktemp('demo_tta')
-    coco = str(root / 'coco') + '/'
-    ade = str(root / 'ade' / 'ADEChallengeData2016')
-    make_coco_instance_demo(coco, num_train=1, num_val=2, image_size=(96, 128))
-    make_ade20k_demo(ade, num_train=1, num_val=2, image_size=(96, 128))
-    return dict(coco=coco, ade=ade)
-
-
 def run_test_tool(args, tmp_path):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run([PYTHON, 'tools/test.py', *args, '--work-dir', str(tmp_path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=400)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc.stdout + proc.stderr
+    return run_tool([PYTHON, 'tools/test.py', *args, '--work-dir', str(tmp_path)])
 
 
-def test_tools_test_tta_evaluates_the_detection_demo_with_flips_and_scales(demo_checkpoints, demo_sets, tmp_path):
-    coco = demo_sets['coco']
+def test_tools_test_tta_evaluates_the_detection_demo_with_flips_and_scales(demo_checkpoints, demo_data,  # noqa: F811
+                                                                           tmp_path):
+    coco = demo_data['coco']
     out = run_test_tool([DET_CFG, demo_checkpoints['det'], '--tta', '--out', str(tmp_path / 'preds.pkl'),
                          '--cfg-options', f'test_dataloader.dataset.data_root={coco}',
                          f'test_evaluator.ann_file={coco}annotations/instances_val2017.json',
@@ -85,9 +70,10 @@ def test_tools_test_tta_evaluates_the_detection_demo_with_flips_and_scales(demo_
         assert inst['masks'][0]['size'] == list(pred['ori_shape'])
 
 
-def test_tools_test_tta_evaluates_the_segmentation_demo_with_flips_and_scales(demo_checkpoints, demo_sets, tmp_path):
+def test_tools_test_tta_evaluates_the_segmentation_demo_with_flips_and_scales(demo_checkpoints, demo_data,  # noqa: F811
+                                                                              tmp_path):
     out = run_test_tool([SEG_CFG, demo_checkpoints['seg'], '--tta', '--cfg-options',
-                         f'test_dataloader.dataset.data_root={demo_sets["ade"]}',
+                         f'test_dataloader.dataset.data_root={demo_data["ade"]}',
                          'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'], tmp_path)
     assert re.search(r'mIoU: \d+\.\d+', out), out[-2000:]
 
