@@ -424,10 +424,8 @@ def targets(results: List[dict], det_size: str) -> List[dict]:
     checks = []
 
     def add(name, value, limit, better, detail):
-        if value is None:
-            return
-        ok = value >= limit if better == 'higher' else value <= limit
-        checks.append(dict(target=name, value=round(value, 3), limit=limit, ok=bool(ok), detail=detail))
+        if value is not None:
+            checks.append(_check(name, value, limit, better, detail))
 
     def get(case, size, key):
         r = find(results, case, size)
