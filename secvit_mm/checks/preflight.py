@@ -134,13 +134,17 @@ def check_neck_channels(cfg: Config) -> None:
 
 
 def check_checkpoint_paths(cfg: Config) -> None:
-    """CheckpointNotFoundError for a missing ``load_from`` or backbone ``init_cfg`` Pretrained checkpoint."""
+    """CheckpointNotFoundError for a missing ``load_from`` or backbone ``init_cfg`` Pretrained checkpoint.
+
+    A list ``init_cfg`` holding ``type='Pretrained'`` is a ConfigError: it would bypass the strict loader.
+    """
     load_from = cfg.get('load_from')
     if isinstance(load_from, str) and '://' not in load_from and not osp.isfile(load_from):
         raise CheckpointNotFoundError(f'load_from: checkpoint not found: {load_from!r}')
     backbone = cfg.get('model', {}).get('backbone') if isinstance(cfg.get('model'), dict) else None
     init_cfg = backbone.get('init_cfg') if isinstance(backbone, dict) else None
-    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+    from secvit_mm.models.pretrained import pretrained_init_cfg
+    if pretrained_init_cfg(init_cfg, 'model.backbone') is not None:
         ckpt = init_cfg.get('checkpoint')
         if isinstance(ckpt, str) and '://' not in ckpt and not osp.isfile(ckpt):
             family = family_of_type(backbone.get('type', ''))

@@ -16,7 +16,35 @@ from ..errors import CheckpointContentError, CheckpointNotFoundError, ConfigErro
 from ..families import family_of_type
 from ..utils.checkpoint import extract_state_dict, load_state_dict_strictly
 
-__all__ = ['load_pretrained_backbone']
+__all__ = ['load_pretrained_backbone', 'pretrained_init_cfg']
+
+
+def pretrained_init_cfg(init_cfg, name: str = 'backbone') -> Optional[dict]:
+    """The ``type='Pretrained'`` init config this package loads strictly, or None when there is none.
+
+    A list holding a ``Pretrained`` entry is refused: mmengine would run it through its own
+    ``PretrainedInit`` (``strict=False``, mismatches only logged), silently bypassing the strict
+    loader below.
+
+    Args:
+        init_cfg (dict | list[dict] | None): a backbone's ``init_cfg``.
+        name (str): how to name the backbone in the error. Defaults to ``'backbone'``.
+
+    Returns:
+        dict | None: ``init_cfg`` when it is a ``Pretrained`` dict, else None.
+
+    Raises:
+        ConfigError: ``init_cfg`` is a list with a ``type='Pretrained'`` entry.
+    """
+    if isinstance(init_cfg, dict):
+        return init_cfg if init_cfg.get('type') == 'Pretrained' else None
+    if isinstance(init_cfg, (list, tuple)) and any(
+            isinstance(c, dict) and c.get('type') == 'Pretrained' for c in init_cfg):
+        raise ConfigError(
+            f"{name} init_cfg is a list holding type='Pretrained': mmengine would load that checkpoint "
+            "non-strictly (mismatching keys only logged); give it alone, init_cfg=dict(type='Pretrained', "
+            "checkpoint=...), so every key is checked")
+    return None
 
 
 def load_pretrained_backbone(module: nn.Module,
