@@ -50,6 +50,11 @@ def check_data_paths(cfg: Config, splits=('train', 'val', 'test')) -> None:
 
     Upstream would fail later with a bare ``No such file or directory`` deep in a dataset class.
     Remote paths (``s3://`` ...) are not checked.
+
+    Args:
+        cfg (Config): the merged config.
+        splits (Sequence[str]): the ``<split>_dataloader`` entries to check. Defaults to
+            ``('train', 'val', 'test')``.
     """
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')
@@ -80,7 +85,12 @@ _RUNNER_DATALOADER_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 
 
 
 def check_dataloader_keys(cfg: Config, splits=('train', 'val', 'test')) -> None:
-    """ConfigError naming an unknown ``*_dataloader`` key (was: a TypeError from torch's DataLoader)."""
+    """ConfigError naming an unknown ``*_dataloader`` key (was: a TypeError from torch's DataLoader).
+
+    Args:
+        cfg (Config): the merged config.
+        splits (Sequence[str]): the dataloaders to check. Defaults to ``('train', 'val', 'test')``.
+    """
     import difflib
     import inspect
 
@@ -105,6 +115,9 @@ def check_neck_channels(cfg: Config) -> None:
     Upstream necks fail with a bare ``assert len(inputs) == len(self.in_channels)`` at the first
     forward, or with a conv shape error. The backbone is built (cheap, no weights loaded) to learn
     its output channels.
+
+    Args:
+        cfg (Config): the merged config; configs without ``model.neck.in_channels`` pass.
     """
     model = cfg.get('model')
     if not isinstance(model, dict):
