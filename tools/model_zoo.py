@@ -26,24 +26,23 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import InputError, ToolFailedError  # noqa: E402
+from secvit_mm.families import FAMILIES, family_of_config, family_of_type  # noqa: E402
 
 DOCS = (osp.join(ROOT, 'docs', 'model_zoo.md'), osp.join(ROOT, 'README.md'))
 BEGIN, END = '<!-- model-zoo:begin -->', '<!-- model-zoo:end -->'
 MODEL_NAMES = {'RetinaNet': 'RetinaNet', 'MaskRCNN': 'Mask R-CNN', 'CascadeRCNN': 'Cascade Mask R-CNN',
                'ImageClassifier': 'classifier'}
-BACKBONE_NAMES = {'SecViT': 'SecViT', 'CeiT': 'CeiT', 'SECSwin': 'SEC-Swin', 'SECFasterViT': 'SEC-FasterViT'}
-
-
-FAMILY_ORDER = ('retinanet', 'mask_rcnn', 'cascade_mask_rcnn', 'upernet', 'semfpn', 'secvit', 'ceit',
-                'sec_swin', 'sec_fastervit')
+# Task configs first, then the classifier configs of each backbone family (secvit_mm.families).
+FAMILY_ORDER = ('retinanet', 'mask_rcnn', 'cascade_mask_rcnn', 'upernet', 'semfpn') + tuple(f.name for f in FAMILIES)
 SIZE_ORDER = {'t': 0, 's': 1, 'b': 2, 'l': 3, '0': 0, '1': 1}
 
 
 def _order(config: str):
     name = osp.basename(config)[:-3]
     family = max((f for f in FAMILY_ORDER if name.startswith(f + '_')), key=len, default='')
-    backbone = 'ceit' if '_ceit_' in name or name.startswith('ceit_') else (
-        'sec_swin' if 'sec_swin' in name else 'secvit')
+    backbone = getattr(family_of_config(name), 'name', 'secvit')
     size = re.search(r'_([tsbl01])_', name + '_')
     return (FAMILY_ORDER.index(family) if family else 99, backbone != 'secvit', backbone,
             SIZE_ORDER.get(size.group(1), 9) if size else 9, name)
@@ -71,14 +70,13 @@ def model_key(cfg) -> str:
 
 def describe(cfg, path: str) -> Dict[str, str]:
     """Model, backbone and recipe in words, read off the config."""
-    from secvit_mm.apis.launch import config_scope
+    from secvit_mm.apis.config import config_scope
     scope = config_scope(cfg)
     backbone = cfg.model.get('backbone', {})
     arch = backbone.get('arch', '')
     arch = arch if isinstance(arch, str) else 'custom'
-    bb = f"{BACKBONE_NAMES.get(backbone.get('type'), backbone.get('type'))}-{str(arch)[:1].upper()}"
-    if backbone.get('type') == 'SECFasterViT':
-        bb = f'SEC-FasterViT-{arch}'
+    family = family_of_type(backbone.get('type'))
+    bb = family.arch_name(arch) if family else f"{backbone.get('type')}-{str(arch)[:1].upper()}"
     optim = cfg.optim_wrapper.get('optimizer', {})
     opt = f"{optim.get('type', '?')} {_num(optim.get('lr', 0))} wd {_num(optim.get('weight_decay', 0))}"
     if scope == 'mmdet':
@@ -110,7 +108,7 @@ def measure(config: str) -> dict:
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('{')]
     if proc.returncode or not lines:
-        raise RuntimeError(f'{config}: get_flops failed:\n{proc.stderr[-3000:]}')
+        raise ToolFailedError(f'{config}: get_flops failed:\n{proc.stderr[-3000:]}')
     result = json.loads(lines[-1])
     result['seconds'] = round(time.time() - start, 1)
     return result
@@ -139,7 +137,7 @@ def write_doc(table: str, doc: str) -> None:
     """Replace what stands between the markers of ``doc`` (written to a temp file, then renamed)."""
     text = open(doc).read()
     if BEGIN not in text or END not in text:
-        raise SystemExit(f'{doc}: markers {BEGIN} / {END} not found')
+        raise InputError(f'{doc}: markers {BEGIN} / {END} not found')
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     tmp = doc + '.tmp'
@@ -156,7 +154,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     import secvit_mm  # noqa: F401
-    from secvit_mm.apis.launch import load_config
+    from secvit_mm.apis.config import load_config
     cache = json.load(open(args.cache)) if osp.isfile(args.cache) else {}
     rows = []
     for config in list_configs():
@@ -184,4 +182,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))
