@@ -12,7 +12,7 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
-from ..utils.checkpoint import extract_state_dict, load_state_dict_strictly
+from ..utils.checkpoint import CheckpointFitError, extract_state_dict, load_state_dict_strictly
 
 __all__ = ['load_pretrained_backbone']
 
@@ -62,7 +62,7 @@ def load_pretrained_backbone(module: nn.Module,
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         selected = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
         if not selected:
-            raise ValueError(f'No key of {path!r} starts with prefix {prefix!r}; keys look like '
+            raise CheckpointFitError(f'No key of {path!r} starts with prefix {prefix!r}; keys look like '
                              f'{sorted(state_dict)[:5]}')
         state_dict = selected
     if adapt is not None:

@@ -24,10 +24,15 @@ from torch import Tensor, nn
 from .atomic_checkpoint import atomic_write
 from .safe_load import CheckpointReadError, UnsafeCheckpointError, load_checkpoint_safely
 
-__all__ = ['describe_state_dict_mismatch', 'extract_state_dict', 'load_state_dict_strictly', 'read_checkpoint',
+__all__ = ['CheckpointFitError', 'describe_state_dict_mismatch', 'extract_state_dict', 'load_state_dict_strictly', 'read_checkpoint',
            'run_converter', 'save_checkpoint']
 
 Shape = Union[Tensor, Tuple[int, ...], torch.Size]
+
+
+class CheckpointFitError(ValueError):
+    """A checkpoint that holds no weights for the module it is loaded into (another arch or model,
+    no state dict, no key under the prefix)."""
 
 
 def read_checkpoint(path: str, map_location: Any = 'cpu') -> Any:
@@ -63,17 +68,17 @@ def extract_state_dict(checkpoint: Any, source: str = 'checkpoint', entry: Optio
         entry: take exactly this top-level entry (e.g. ``'model_ema'``); an error if it is missing.
     """
     if not isinstance(checkpoint, dict):
-        raise ValueError(f'{source} is not a checkpoint dict (got {type(checkpoint).__name__})')
+        raise CheckpointFitError(f'{source} is not a checkpoint dict (got {type(checkpoint).__name__})')
     if entry is not None:
         if not isinstance(checkpoint.get(entry), dict):
-            raise ValueError(f'{source} has no {entry!r} entry (top-level keys: {sorted(checkpoint)[:10]})')
+            raise CheckpointFitError(f'{source} has no {entry!r} entry (top-level keys: {sorted(checkpoint)[:10]})')
         return checkpoint[entry]
     for key in ('state_dict', 'model'):
         if key in checkpoint and isinstance(checkpoint[key], dict):
             return checkpoint[key]
     if checkpoint and all(isinstance(v, Tensor) for v in checkpoint.values()):
         return checkpoint
-    raise ValueError(f"{source} has no 'state_dict' or 'model' entry and is not a bare state dict; "
+    raise CheckpointFitError(f"{source} has no 'state_dict' or 'model' entry and is not a bare state dict; "
                      f'top-level keys: {sorted(checkpoint)[:10]}')
 
 
@@ -124,14 +129,14 @@ def load_state_dict_strictly(module: nn.Module, state_dict: Mapping[str, Tensor]
         The keys that kept their init (under ``keep_init``).
 
     Raises:
-        ValueError: naming the missing, unexpected and mis-shaped keys; nothing is loaded then.
+        CheckpointFitError: naming the missing, unexpected and mis-shaped keys; nothing is loaded then.
     """
     keep_init = tuple(keep_init)
     expected = {k: v for k, v in module.state_dict().items()
                 if not (keep_init and k.startswith(keep_init) and k not in state_dict)}
     problems = describe_state_dict_mismatch(expected, state_dict)
     if problems:
-        raise ValueError(f'{source!r} does not fit this {type(module).__name__} (is it another arch?): {problems}')
+        raise CheckpointFitError(f'{source!r} does not fit this {type(module).__name__} (is it another arch?): {problems}')
     missing, unexpected = module.load_state_dict(state_dict, strict=not keep_init)
     assert not unexpected and all(k.startswith(keep_init) for k in missing), (missing, unexpected)
     return missing
