@@ -26,6 +26,8 @@ from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa:
                                    clean_stale_tmp, default_work_dir, enable_amp,
                                    enable_auto_scale_lr, load_config, refuse_to_overwrite,
                                    resume_checkpoint, run_cli, work_dir_lock)
+from secvit_mm.apis.option_checks import check_dataloader_values, check_launcher_env  # noqa: E402
+from secvit_mm.apis.outputs import check_output_dir  # noqa: E402
 from secvit_mm.datasets.checks import enforce_data_checks  # noqa: E402
 
 
@@ -54,6 +56,8 @@ def main(argv=None) -> None:
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    check_launcher_env(args.launcher)
+    check_output_dir(cfg.work_dir, '--work-dir')
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
@@ -67,6 +71,7 @@ def main(argv=None) -> None:
     splits = ('train', 'val') if cfg.get('val_cfg') else ('train', )
     check_data_paths(cfg, splits)
     check_dataloader_keys(cfg, splits)
+    check_dataloader_values(cfg, splits)
     check_neck_channels(cfg)
     if not cfg.get('resume'):
         check_checkpoint_paths(cfg)

@@ -22,7 +22,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise FileNotFoundError(f'Config file not found: {path!r}')
     cfg = Config.fromfile(path)
     if cfg_options:
+        from .option_checks import check_option_arguments
         check_copied_options(cfg, cfg_options)
+        check_option_arguments(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     scope = config_scope(cfg)
     if scope not in SCOPES:
@@ -427,9 +429,10 @@ def run_cli(main) -> int:
     """Run a tool's ``main``: the project's own refusals end in one line on stderr, exit code 1."""
     from secvit_mm.datasets.checks import DataCheckError
     from secvit_mm.utils import EmptyGroundTruthError, UnsafeCheckpointError
+    from secvit_mm.utils.checkpoint import CheckpointFitError
     from secvit_mm.utils.safe_load import CheckpointReadError
-    known = (DataCheckError, EmptyGroundTruthError, UnsafeCheckpointError, CheckpointReadError,
-             WorkDirLockedError, RunFinishedError, CheckpointMismatchError, ConfigError,
+    known = (DataCheckError, CheckpointFitError, EmptyGroundTruthError, UnsafeCheckpointError, CheckpointReadError,
+             WorkDirLockedError, RunFinishedError, CheckpointMismatchError, ConfigError, InputError,
              FileNotFoundError, FileExistsError, PermissionError)
     try:
         return main() or 0
@@ -451,3 +454,7 @@ class ConfigError(ValueError):
 
 class ConfigOptionError(ConfigError):
     """A ``--cfg-options`` key that would change nothing."""
+
+
+class InputError(ValueError):
+    """An input file a tool cannot use (an unreadable image or video, an unknown file type)."""
