@@ -51,7 +51,6 @@ import datetime
 import gc
 import json
 import math
-import os
 import os.path as osp
 import platform
 import sys
@@ -619,9 +618,8 @@ def main(argv=None) -> int:
             print(f"| {c['target']} | {c['value']:g} | {c['limit']:g} | {'yes' if c['ok'] else 'NO'} | "
                   f"{c['detail']} |")
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(meta=meta, results=results, targets=checks), f, indent=2)
+        from secvit_mm.utils import atomic_write
+        atomic_write(osp.abspath(args.out), json.dumps(dict(meta=meta, results=results, targets=checks), indent=2))
         print(f'\nwritten {args.out}', file=sys.stderr)
     return 0
 
