@@ -7,6 +7,7 @@ Findings 1-4 checksum the user's files before and after. The tools run in this p
 """
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 import signal
@@ -45,6 +46,13 @@ def run_tool(tool: str, argv: list, capsys) -> tuple:
     from secvit_mm.apis.launch import run_cli
     module = importlib.import_module(f'tools.{tool}')
     capsys.readouterr()
+    # mmengine's loggers live across tests; their console handlers must write to this test's stdout
+    # (an earlier test's captured stream is closed).
+    from mmengine.logging import MMLogger
+    for logger in MMLogger._instance_dict.values():
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.stream = sys.stdout  # not setStream: it flushes the closed one
     try:
         status = run_cli(lambda: module.main(argv))
     except SystemExit as err:  # tools that exit with a message themselves (the converters)

@@ -102,6 +102,10 @@ def main(argv=None) -> None:
     # Its own subfolder: the Runner writes its config copy (and logs) into its work dir, which
     # would replace those of a training run in the same work dir, live or finished.
     cfg.work_dir = osp.join(work_dir, TEST_SUBDIR)
+    if args.show_dir:
+        check_output_dir(args.show_dir, '--show-dir')
+        # Drawings are named after their images: in the image folder they would replace them.
+        check_outputs_apart([args.show_dir], input_folders(cfg, 'test'), '--show-dir', args.show_dir)
     if args.checkpoint == 'random':
         cfg.load_from = None
     else:
@@ -117,9 +121,6 @@ def main(argv=None) -> None:
     if args.tta:
         enable_tta(cfg)
     if args.show_dir:
-        check_output_dir(args.show_dir, '--show-dir')
-        # mmdet names each drawing after its image: in the image folder it replaces the image.
-        check_outputs_apart([args.show_dir], input_folders(cfg, 'test'), '--show-dir', args.show_dir)
         enable_visualization(cfg, args.show_dir)
     if args.out:
         check_outputs_apart([args.out], [args.config, args.checkpoint], '--out', args.out)

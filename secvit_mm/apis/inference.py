@@ -180,30 +180,36 @@ class Predictor:
         loaded = check_checkpoint_fits(self.inferencer.model, checkpoint, 'inference',
                                        ', the one trained from it')
         meta = self._dataset_meta(loaded, cfg)
+        if self.scope == 'mmseg':  # what MMSegInferencer keeps (its visualize() passes them on)
+            meta = {k: meta[k] for k in ('classes', 'palette') if meta.get(k) is not None}
         self.inferencer.model.dataset_meta = meta
         self.inferencer.visualizer.dataset_meta = meta
         if self.scope == 'mmseg':
-            self.inferencer.visualizer.set_dataset_meta(**meta)
+            self.inferencer.visualizer.set_dataset_meta(meta['classes'], meta.get('palette'))
         self.classes = list(meta['classes'])
 
     def _dataset_meta(self, checkpoint: dict, cfg) -> dict:
-        """Class names (and palette) from the checkpoint's ``meta.dataset_meta``, else the config's.
+        """The inferencer's class names and palette (from the checkpoint's ``meta.dataset_meta``)
+        or, when the checkpoint names no classes, the config's (not the COCO / Cityscapes names the
+        inferencers fall back to).
 
         One warning line when both name classes and they differ (the checkpoint's are used: its
         heads were trained on them).
         """
-        saved = dict(((checkpoint.get('meta') or {}).get('dataset_meta') or {}))
+        saved = ((checkpoint.get('meta') or {}).get('dataset_meta') or {}).get('classes')
         configured = config_metainfo(cfg)
-        if not saved.get('classes'):
+        meta = dict(self.inferencer.model.dataset_meta or {})
+        if not saved:
             if not configured.get('classes'):
                 raise InputError(f'{self.checkpoint} has no meta.dataset_meta and the config names no '
                                  'classes (test_dataloader.dataset.metainfo.classes); set them')
-            return configured
-        if configured.get('classes') and tuple(configured['classes']) != tuple(saved['classes']):
-            print(f"warning: {self.checkpoint} names the classes {_names(saved['classes'])}, the config "
+            meta.update(configured)
+            return meta
+        if configured.get('classes') and tuple(configured['classes']) != tuple(saved):
+            print(f"warning: {self.checkpoint} names the classes {_names(saved)}, the config "
                   f"{_names(configured['classes'])}; the predictions use the checkpoint's names",
                   file=sys.stderr)
-        return saved
+        return meta
 
     @property
     def task(self) -> str:

@@ -136,7 +136,7 @@ _LAUNCHER_ENV = {
                 'or leave out --launcher for one process'),
     'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
               'start it with srun (tools/slurm_train.sh), or leave out --launcher for one process'),
-    'mpi': (('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'),
+    'mpi': (('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_RANK'),
             'start it with mpirun, or leave out --launcher for one process'),
 }
 
