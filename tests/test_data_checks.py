@@ -1,4 +1,4 @@
-"""Data checks (secvit_mm.datasets.checks, tools/check_data.py, the fast part in tools/train.py and
+"""Data checks (secvit_mm.checks.data, tools/check_data.py, the fast part in tools/train.py and
 tools/test.py): the clean built-in data passes, and each broken copy of it is named and refused.
 
 Every broken case is a small changed copy of the built-in demo data (one helper, ``broken_copy``).
@@ -15,8 +15,8 @@ from PIL import Image
 
 from conftest import DET_CONFIG, SEG_CONFIG, broken_copy, edit_coco, options_for
 from secvit_mm.datasets import make_ade20k_demo, make_coco_instance_demo
-from secvit_mm.datasets.checks import (DataCheckError, check_datasets, enforce_data_checks,
-                                       format_reports, has_errors)
+from secvit_mm.checks.data import check_datasets, enforce_data_checks, format_reports, has_errors
+from secvit_mm.errors import DataCheckError
 
 
 

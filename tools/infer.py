@@ -17,7 +17,8 @@ from tools import quiet  # noqa: E402,F401  (first: hides known third-party warn
 from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis.inference import run_inference  # noqa: E402
-from secvit_mm.apis.launch import run_cli  # noqa: E402
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import UsageError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.score_thr is not None and not 0 <= args.score_thr <= 1:
-        sys.exit(f'error: --score-thr must be in [0, 1], got {args.score_thr}')
+        raise UsageError(f'--score-thr must be in [0, 1], got {args.score_thr}')
     written = run_inference(args.config, args.checkpoint, args.input, args.out, device=args.device,
                             score_thr=0.3 if args.score_thr is None else args.score_thr, tta=args.tta,
                             cfg_options=args.cfg_options)

@@ -12,7 +12,7 @@ a user's files need around them:
   whole (temporary file, then rename), and never onto or into the inputs;
 * checks as ``tools/test.py`` makes them: the checkpoint fits the config's model, each video has
   frames; class names from the config when the checkpoint has none;
-* ``tta=True``: the config's ``tta_model`` / ``tta_pipeline`` (see :func:`.launch.enable_tta`).
+* ``tta=True``: the config's ``tta_model`` / ``tta_pipeline`` (see :func:`.config.enable_tta`).
 """
 import os
 import os.path as osp
@@ -22,16 +22,17 @@ from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .launch import InputError, check_checkpoint_fits, config_scope, enable_tta, load_config
-from .outputs import atomic_output, check_output_dir, check_outputs_apart, write_image, write_json
+from secvit_mm.checks.outputs import check_output_dir, check_outputs_apart
+from secvit_mm.checks.run_guards import check_checkpoint_fits
+from secvit_mm.errors import (CheckpointNotFoundError, ConfigError, DeviceUnavailableError, InputError,
+                              PathNotFoundError, VideoReadError)
+from secvit_mm.utils.atomic_files import atomic_output, write_image, write_json
+
+from .config import config_scope, enable_tta, load_config
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 TASKS = {'mmdet': 'detection', 'mmseg': 'segmentation'}
-
-
-class VideoReadError(InputError):
-    """A video OpenCV cannot read frames from."""
 
 
 def read_image(path: str) -> np.ndarray:
@@ -54,10 +55,10 @@ def find_inputs(path: str) -> Tuple[str, List[str]]:
             osp.join(root, name) for root, _, names in os.walk(path) for name in names
             if name.lower().endswith(IMAGE_EXTENSIONS))
         if not images:
-            raise FileNotFoundError(f'{path}: no images in this folder (looked for {", ".join(IMAGE_EXTENSIONS)})')
+            raise PathNotFoundError(f'{path}: no images in this folder (looked for {", ".join(IMAGE_EXTENSIONS)})')
         return 'images', images
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: no such file or folder')
+        raise PathNotFoundError(f'{path}: no such file or folder')
     ext = osp.splitext(path)[1].lower()
     if ext in VIDEO_EXTENSIONS:
         open_video(path).vcap.release()  # before the model is built: a bad video fails at once
@@ -79,31 +80,31 @@ def open_video(path: str):
     """
     import mmcv
 
-    def refuse(why):
-        return VideoReadError(f'{path}: not a readable video ({why}); OpenCV could not read its '
-                              'frames: the file is empty, truncated or not a video, or its codec is '
-                              'missing from OpenCV (re-encode it, e.g. to H.264 .mp4)')
-
+    why = None
     if osp.getsize(path) == 0:
-        raise refuse('0 bytes')
-    try:
-        reader = mmcv.VideoReader(path)
-    except AssertionError:  # mmcv asserts that cv2.VideoCapture opened it
-        raise refuse('cannot be opened') from None
-    if reader.width <= 0 or reader.height <= 0 or reader.frame_cnt <= 0:
-        reader.vcap.release()
-        raise refuse(f'size {reader.width}x{reader.height}, {reader.frame_cnt} frames')
-    first = reader.read()
-    reader.vcap.release()
-    if first is None:
-        raise refuse('its first frame cannot be decoded')
+        why = '0 bytes'
+    else:
+        try:
+            reader = mmcv.VideoReader(path)
+        except AssertionError:  # mmcv asserts that cv2.VideoCapture opened it
+            why = 'cannot be opened'
+        else:
+            if reader.width <= 0 or reader.height <= 0 or reader.frame_cnt <= 0:
+                why = f'size {reader.width}x{reader.height}, {reader.frame_cnt} frames'
+            elif reader.read() is None:
+                why = 'its first frame cannot be decoded'
+            reader.vcap.release()
+    if why:
+        raise VideoReadError(f'{path}: not a readable video ({why}); OpenCV could not read its frames: the '
+                             'file is empty, truncated or not a video, or its codec is missing from OpenCV '
+                             '(re-encode it, e.g. to H.264 .mp4)')
     return mmcv.VideoReader(path)  # a fresh reader, at the first frame
 
 
 def config_metainfo(cfg) -> dict:
     """The metainfo (classes, palette) of the config's test dataset: its class's ``METAINFO``
     updated by the config's ``metainfo``, as mmengine's ``BaseDataset`` merges them."""
-    from secvit_mm.datasets.checks import dataset_metainfo
+    from secvit_mm.checks.data import dataset_metainfo
     return dataset_metainfo(cfg, 'test')
 
 
@@ -145,16 +146,16 @@ class Predictor:
                  score_thr: float = 0.3, tta: bool = False, cfg_options: Optional[dict] = None):
         import torch
         if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint!r}')
+            raise CheckpointNotFoundError(f'checkpoint not found: {checkpoint!r}')
         cfg = load_config(config, cfg_options)
         self.scope = config_scope(cfg)
         if self.scope not in TASKS:
-            raise InputError(f'{config}: inference here is for detection and segmentation configs '
-                             f"(default_scope 'mmdet' or 'mmseg'), this one is {self.scope!r}")
+            raise ConfigError(f'{config}: inference here is for detection and segmentation configs '
+                              f"(default_scope 'mmdet' or 'mmseg'), this one is {self.scope!r}")
         if device is None:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         elif device.startswith('cuda') and not torch.cuda.is_available():
-            raise InputError(f'--device {device}: this machine has no usable CUDA device; use --device cpu')
+            raise DeviceUnavailableError(f'--device {device}: this machine has no usable CUDA device; use --device cpu')
         if tta:
             enable_tta(cfg)
         dataset = cfg.test_dataloader.dataset
@@ -210,10 +211,6 @@ class Predictor:
                   f"{_names(configured['classes'])}; the predictions use the checkpoint's names",
                   file=sys.stderr)
         return meta
-
-    @property
-    def task(self) -> str:
-        return TASKS[self.scope]
 
     def predict(self, img: np.ndarray):
         """The model's data sample for one BGR image."""

@@ -1,20 +1,58 @@
-"""Config and command-line mistakes found before anything is built, each as one line.
-
-* :func:`check_option_arguments` -- a ``--cfg-options`` key that adds an argument the object it
-  configures does not take (``optim_wrapper.optimizer.lrr``, ``train_cfg.max_epoch``): upstream
-  fails with a ``TypeError`` deep in the build;
-* :func:`check_dataloader_values` -- ``batch_size`` / ``num_workers`` torch's DataLoader refuses;
-* :func:`check_launcher_env` -- ``--launcher pytorch`` / ``slurm`` / ``mpi`` outside the launcher
-  that sets their environment.
-"""
+"""``--cfg-options`` that would change nothing, or add an argument its object does not take."""
 import difflib
 import inspect
-import os
 from typing import Optional
 
-from .launch import ConfigError
+from mmengine.config import Config
 
-__all__ = ['check_option_arguments', 'check_dataloader_values', 'check_launcher_env']
+from secvit_mm.errors import ConfigError, ConfigOptionError
+
+__all__ = ['check_copied_options', 'check_option_arguments']
+
+
+def _leaves(obj, prefix=''):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaves(v, f'{prefix}{k}.')
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, f'{prefix}{i}.')
+    else:
+        yield prefix[:-1], obj
+
+
+def check_copied_options(cfg: Config, options: dict) -> None:
+    """ConfigOptionError for a top-level ``--cfg-options`` key whose value the config already copied.
+
+    ``max_epochs = 6; train_cfg = dict(max_epochs=max_epochs)`` is evaluated when the file is read,
+    so ``--cfg-options max_epochs=1`` would change only the unused top-level variable.
+
+    Args:
+        cfg (Config): the config as read, before the options are merged.
+        options (dict): the ``--cfg-options`` key/values.
+    """
+    tree = cfg.to_dict()
+    for key, new in options.items():
+        if '.' in key or key not in tree:
+            continue
+        old = tree[key]
+        if old is None or isinstance(old, (bool, dict)) or old == new:
+            continue
+        copies = [path for path, value in _leaves(tree)
+                  if path != key and not any(path == k or path.startswith(k + '.') for k in options)
+                  and (value == old or (isinstance(old, str) and isinstance(value, str)
+                                         and len(old) > 1 and value.startswith(old)))]
+        named = [p for p in copies if p.split('.')[-1] == key]
+        if not named and not (copies and not isinstance(old, (int, float))):
+            continue
+        target = named or copies
+        others = [p for p in copies if p not in target]
+        raise ConfigOptionError(
+            f'--cfg-options {key}={new!r} would change nothing: the config copied {key} '
+            f'({old!r}) into {", ".join(target)} when it was read; set '
+            + ' '.join(f'{p}=...' for p in target) + ' instead'
+            + (f' (also equal to {old!r}, check: {", ".join(others)})' if others else ''))
+
 
 # The registry that builds the object at a config path (its first key; optimizer inside the wrapper).
 _REGISTRIES = {
@@ -111,42 +149,3 @@ def check_option_arguments(cfg, options: dict) -> None:
         raise ConfigError(
             f'--cfg-options {key}={value!r}: {type_name} takes no argument {path[-1]!r}{hint}; '
             f'it takes: {", ".join(a for a in arguments if not a.startswith("_"))}')
-
-
-def check_dataloader_values(cfg, splits=('train', 'val', 'test')) -> None:
-    """ConfigError for a ``batch_size`` below 1 or a negative ``num_workers`` (torch's DataLoader
-    would refuse them only when the run builds it)."""
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader')
-        if not isinstance(loader, dict):
-            continue
-        for key, low in (('batch_size', 1), ('num_workers', 0)):
-            value = loader.get(key)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                want = 'a positive int' if low == 1 else 'an int >= 0'
-                raise ConfigError(f'{split}_dataloader.{key}={value!r}: must be {want}')
-
-
-# What each launcher reads from the environment (torchrun, srun, mpirun set them).
-_LAUNCHER_ENV = {
-    'pytorch': (('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
-                'start it with torchrun (tools/dist_train.sh CONFIG NPROC / tools/dist_test.sh), '
-                'or leave out --launcher for one process'),
-    'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
-              'start it with srun (tools/slurm_train.sh), or leave out --launcher for one process'),
-    'mpi': (('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_RANK'),
-            'start it with mpirun, or leave out --launcher for one process'),
-}
-
-
-def check_launcher_env(launcher: str) -> None:
-    """ConfigError when ``--launcher`` is given without the variables its launcher sets."""
-    if launcher not in _LAUNCHER_ENV:
-        return
-    names, how = _LAUNCHER_ENV[launcher]
-    missing = [name for name in names if name not in os.environ]
-    if missing:
-        raise ConfigError(f'--launcher {launcher} needs the environment variables its launcher sets; '
-                          f'{", ".join(missing)} not set: {how}')

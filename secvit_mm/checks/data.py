@@ -20,8 +20,11 @@ from typing import Iterable, Optional
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from secvit_mm.checks.preflight import leaf_datasets
+from secvit_mm.errors import DataCheckError
+
 __all__ = [
-    'DataCheckError', 'Problem', 'SplitReport', 'check_datasets', 'enforce_data_checks',
+    'Problem', 'SplitReport', 'check_datasets', 'enforce_data_checks',
     'format_reports', 'has_errors', 'write_fix_report', 'FAST_HEADER_SAMPLE', 'FAST_LABEL_SAMPLE', 'MOST_IMAGES'
 ]
 
@@ -36,10 +39,6 @@ FAST_LABEL_SAMPLE = 200
 EXAMPLES = 3
 _EXIF_ORIENTATION = 0x0112
 _RESIZE_TYPES = ('Resize', 'RandomResize', 'RandomChoiceResize')
-
-
-class DataCheckError(RuntimeError):
-    """A split would waste the run; the message is the problem table and how to go on."""
 
 
 @dataclass
@@ -124,11 +123,6 @@ def format_reports(reports: Iterable[SplitReport]) -> str:
 
 
 # ----------------------------------------------------------------------------- config walking
-
-
-def _leaf_datasets(dataset):
-    from secvit_mm.apis.launch import leaf_datasets
-    return leaf_datasets(dataset)
 
 
 def _dataset_class(scope: Optional[str], type_name):
@@ -508,7 +502,7 @@ def _splits_of(cfg, splits):
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for ds in _leaf_datasets(loader.get('dataset')):
+        for ds in leaf_datasets(loader.get('dataset')):
             key = json.dumps([ds.get('type'), ds.get('data_root'), ds.get('ann_file'),
                               ds.get('data_prefix')], sort_keys=True, default=str)
             if key in seen:
@@ -568,7 +562,7 @@ def dataset_metainfo(cfg, split: str = 'test') -> dict:
         split (str): 'train', 'val' or 'test'. Defaults to 'test'.
     """
     loader = cfg.get(f'{split}_dataloader')
-    datasets = list(_leaf_datasets(loader.get('dataset'))) if isinstance(loader, dict) else []
+    datasets = list(leaf_datasets(loader.get('dataset'))) if isinstance(loader, dict) else []
     if not datasets:
         return {}
     ds_cfg = dict(datasets[0])

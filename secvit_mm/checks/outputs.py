@@ -1,30 +1,20 @@
-"""Where the tools write: never onto or into their inputs, never a half-written file.
+"""Where the tools write: an output folder that can be made, apart from the inputs.
 
-* :func:`check_output_dir` -- an output folder that can be made (no regular file on its path);
-* :func:`check_outputs_apart` -- output folders and input paths must not overlap, so no output
-  replaces an input and no later run reads an earlier run's outputs as inputs;
-* :func:`write_image` / :func:`write_json` -- whole files through :func:`atomic_write`;
-* :func:`atomic_output` -- a path to write (e.g. a video) that appears under its name only once
-  complete.
+* :func:`check_output_dir` -- no regular file on the path of an output folder;
+* :func:`check_outputs_apart` -- output folders and inputs must not overlap, so no output replaces
+  an input and no later run reads an earlier run's outputs as inputs;
+* :func:`input_folders` -- the folders a split's datasets read.
+
+The files themselves are written whole by :mod:`secvit_mm.utils.atomic_files`.
 """
-import contextlib
-import json
 import os
 import os.path as osp
-from typing import Iterable, Iterator
+from typing import Iterable
 
-import numpy as np
+from secvit_mm.checks.preflight import leaf_datasets
+from secvit_mm.errors import OutputPathError
 
-from secvit_mm.utils.atomic_checkpoint import TMP_SUFFIX, atomic_write
-
-from .launch import ConfigError
-
-__all__ = ['OutputPathError', 'check_output_dir', 'check_outputs_apart', 'write_image', 'write_json',
-           'atomic_output']
-
-
-class OutputPathError(ConfigError):
-    """An output path that cannot be written, or would land on the inputs."""
+__all__ = ['check_output_dir', 'check_outputs_apart', 'input_folders']
 
 
 def check_output_dir(path: str, option: str) -> None:
@@ -70,44 +60,9 @@ def check_outputs_apart(out_dirs: Iterable[str], inputs: Iterable[str], option: 
                     f'choose {option} outside {source}')
 
 
-def write_image(img: np.ndarray, path: str) -> None:
-    """``img`` (BGR / gray) as the image file ``path`` (format from its extension), all at once."""
-    import cv2
-    ok, data = cv2.imencode(osp.splitext(path)[1] or '.png', img)
-    if not ok:
-        raise ValueError(f'{path}: OpenCV cannot encode an image of shape {img.shape} in this format')
-    atomic_write(path, data.tobytes())
-
-
-def write_json(data: dict, path: str) -> None:
-    """``data`` as the JSON file ``path``, all at once."""
-    atomic_write(path, json.dumps(data))
-
-
-@contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[str]:
-    """A temporary path next to ``path`` (same extension, for writers that pick the format by it),
-    renamed onto ``path`` when the block ends without an error, removed when it fails.
-
-    Args:
-        path (str): the file to write.
-    """
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    stem, ext = osp.splitext(path)
-    tmp = f'{stem}{ext}{TMP_SUFFIX}{ext}'
-    try:
-        yield tmp
-        if osp.exists(tmp):  # in a distributed run only the writing process has it
-            os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-
-
 def input_folders(cfg, split: str = 'test') -> list:
     """The local folders the datasets of ``split`` read: each one's ``data_root``, or, without one,
     the folders of its image prefixes."""
-    from .launch import leaf_datasets
     loader = cfg.get(f'{split}_dataloader')
     folders = []
     for dataset in leaf_datasets(loader.get('dataset') if isinstance(loader, dict) else None):

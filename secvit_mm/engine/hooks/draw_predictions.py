@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from .outputs import atomic_output
+from .atomic_checkpoint import atomic_output
 
 __all__ = ['DrawPredictionsHook']
 
