@@ -142,6 +142,11 @@ def check_option_arguments(cfg, options: dict) -> None:
             continue
         obj = _lookup(scope, registry_name, type_name)
         arguments = _arguments(obj) if obj is not None else None
+        if arguments is not None and type_name == 'OptimWrapper':  # --amp makes it AmpOptimWrapper later
+            amp = _lookup(scope, registry_name, 'AmpOptimWrapper')
+            params = inspect.signature(amp.__init__).parameters.items() if amp else ()
+            arguments = arguments + [n for n, p in params if n != 'self' and p.kind in
+                                     (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         if arguments is None or path[-1] in arguments:
             continue
         close = difflib.get_close_matches(path[-1], arguments, n=1)
