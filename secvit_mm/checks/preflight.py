@@ -10,6 +10,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from secvit_mm.errors import CheckpointNotFoundError, ConfigError, DataNotFoundError
+from secvit_mm.families import family_of_type
 
 __all__ = ['check_checkpoint_paths', 'check_data_paths', 'check_dataloader_keys', 'check_dataloader_values',
            'check_launcher_env', 'check_neck_channels', 'leaf_datasets']
@@ -143,10 +144,16 @@ def check_checkpoint_paths(cfg: Config) -> None:
     if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
         ckpt = init_cfg.get('checkpoint')
         if isinstance(ckpt, str) and '://' not in ckpt and not osp.isfile(ckpt):
+            family = family_of_type(backbone.get('type', ''))
+            if family is not None and family.converter:
+                how = f'convert the released weights with {family.converter} (README, "Pretrained weights")'
+            elif family is not None:
+                how = f'train configs/{family.name}_*_in1k.py first and put its checkpoint there'
+            else:
+                how = 'put the backbone checkpoint there'
             raise CheckpointNotFoundError(
-                f'model.backbone.init_cfg: pretrained checkpoint not found: {ckpt!r}; convert the '
-                'released weights with tools/convert_secvit.py / tools/convert_ceit.py (README, '
-                '"Pretrained weights"), or train from scratch with --cfg-options model.backbone.init_cfg=None')
+                f'model.backbone.init_cfg: pretrained checkpoint not found: {ckpt!r}; {how}, or train from '
+                'scratch with --cfg-options model.backbone.init_cfg=None')
 
 
 def check_dataloader_values(cfg, splits=('train', 'val', 'test')) -> None:

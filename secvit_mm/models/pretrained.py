@@ -13,6 +13,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
 from ..errors import CheckpointContentError, CheckpointNotFoundError, ConfigError
+from ..families import family_of_type
 from ..utils.checkpoint import extract_state_dict, load_state_dict_strictly
 
 __all__ = ['load_pretrained_backbone']
@@ -42,7 +43,8 @@ def load_pretrained_backbone(module: nn.Module,
     name = type(module).__name__
     if not path:
         raise ConfigError(f"{name} init_cfg type='Pretrained' needs a 'checkpoint' path")
-    if '://' not in str(path) and not osp.isfile(path) and converter is None:
+    script = getattr(family_of_type(name), 'converter', None)
+    if '://' not in str(path) and not osp.isfile(path) and (converter is None or script is None):
         # No released weights to convert (e.g. SEC-Swin, SEC-FasterViT): the own classifier's checkpoint.
         raise CheckpointNotFoundError(
             f'{name} pretrained checkpoint not found: {path!r}. Train the ImageNet-1k classifier config of '
@@ -51,7 +53,7 @@ def load_pretrained_backbone(module: nn.Module,
     if '://' not in str(path) and not osp.isfile(path):
         raise CheckpointNotFoundError(
             f'{name} pretrained checkpoint not found: {path!r}. Get the released ImageNet-1k checkpoint '
-            f'and convert it (README, "Pretrained weights"): python tools/convert_{name.lower()}.py '
+            f'and convert it (README, "Pretrained weights"): python {script} '
             f'RELEASED.pth {path}; or train from random init with '
             "--cfg-options model.backbone.init_cfg=None")
     checkpoint = CheckpointLoader.load_checkpoint(path, map_location=init_cfg.get('map_location', 'cpu'))
