@@ -40,7 +40,8 @@ EXIT_ENV = 4
 
 __all__ = [
     'EXIT_OK', 'EXIT_USER', 'EXIT_USAGE', 'EXIT_RUN', 'EXIT_ENV', 'SecvitError',
-    'ToolExit', 'UsageError', 'ConfigError', 'ConfigOptionError', 'InputError',
+    'ToolExit', 'UsageError', 'ConfigError', 'ConfigOptionError', 'OutputPathError', 'InputError',
+    'VideoReadError',
     'PathNotFoundError', 'DataError', 'DataNotFoundError', 'DataCheckError',
     'EmptyGroundTruthError', 'CheckpointError', 'CheckpointNotFoundError', 'CheckpointReadError',
     'UnsafeCheckpointError', 'CheckpointContentError', 'CheckpointMismatchError', 'RunStateError',
@@ -93,11 +94,20 @@ class ConfigOptionError(ConfigError):
     """A ``--cfg-options`` key that would change nothing."""
 
 
+class OutputPathError(UsageError):
+    """An output folder or file that cannot be written (a file on its path) or would overlap the
+    inputs (outputs replacing inputs, or read as inputs by the next run)."""
+
+
 # ----------------------------------------------------------------------------- 1: the user's files
 
 
 class InputError(SecvitError, ValueError):
     """An input file the user gave cannot be used (not an image, a video without frames)."""
+
+
+class VideoReadError(InputError):
+    """A video OpenCV cannot read frames from (empty, truncated, not a video, unknown codec)."""
 
 
 class PathNotFoundError(SecvitError, FileNotFoundError):

@@ -89,8 +89,8 @@ def main(argv=None) -> int:
                   f"{result.get('peak_mb', '-')} |",
                   flush=True)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=1)
+        from secvit_mm.utils import atomic_write
+        atomic_write(args.out, json.dumps(results, indent=1))
     return 0
 
 

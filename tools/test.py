@@ -6,6 +6,8 @@
 
 The checkpoint must fit the model (a table of missing / unexpected keys otherwise; --non-strict to
 allow), the test data passes the fast data checks, and --out never replaces a file silently.
+The evaluation writes into WORK_DIR/test/ (locked while it runs), never over a training run's
+files in WORK_DIR; --show-dir must lie outside the test data.
 
 CHECKPOINT may be ``random`` to evaluate the untrained model (a baseline for the demo). ``--tta`` tests
 with the config's ``tta_pipeline`` (flips and scales) and merges the views with its ``tta_model``.
@@ -28,7 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help="checkpoint file, or 'random' for an untrained model")
-    parser.add_argument('--work-dir', help='where the evaluation log goes')
+    parser.add_argument('--work-dir', help='the evaluation log and config copy go to its test/ subfolder '
+                        '(default ./work_dirs/CONFIG_NAME/test), never over a training run\'s files')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
     parser.add_argument('--overwrite', action='store_true', help='let --out replace an existing file')
     parser.add_argument('--non-strict', action='store_true',

@@ -112,6 +112,10 @@ def main(argv=None) -> np.ndarray:
     import mmcv
     args = parse_args(argv)
     from secvit_mm.apis import build_model
+    from secvit_mm.checks.outputs import check_outputs_apart
+    from secvit_mm.utils.atomic_files import write_image
+    inputs = [p for p in (args.image, args.config, args.checkpoint) if p]
+    check_outputs_apart([args.out], inputs, '--out', args.out)  # --out IMAGE would replace the image
     backbone = build_model(args.config, args.checkpoint, backbone_only=True, cfg_options=args.cfg_options)
     if not hasattr(backbone, 'stages') or not hasattr(backbone.stages[0].blocks[0], 'attn'):
         raise ConfigError(f'{args.config}: the backbone ({type(backbone).__name__}) has no SEC attention stages')
@@ -127,7 +131,7 @@ def main(argv=None) -> np.ndarray:
     x = torch.from_numpy(x).permute(2, 0, 1)[None].contiguous()
     maps = cluster_maps(backbone, x, args.head)
     picture = render(rgb, maps, args.alpha)
-    mmcv.imwrite(picture[..., ::-1], args.out)
+    write_image(np.ascontiguousarray(picture[..., ::-1]), args.out)
     print(f'wrote {args.out} ({picture.shape[1]}x{picture.shape[0]}), head {args.head}')
     return picture
 

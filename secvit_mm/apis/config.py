@@ -8,7 +8,7 @@ from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 
-from secvit_mm.checks.options import check_copied_options
+from secvit_mm.checks.options import check_copied_options, check_option_arguments
 from secvit_mm.errors import ConfigError, OutputExistsError, PathNotFoundError, UsageError
 
 __all__ = ['SCOPES', 'add_dump', 'config_scope', 'default_work_dir', 'enable_amp', 'enable_auto_scale_lr',
@@ -30,6 +30,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     Raises:
         PathNotFoundError: no such file.
         ConfigOptionError: an option would change nothing (see :func:`check_copied_options`).
+        ConfigError: an option adds an argument its object does not take
+            (:func:`check_option_arguments`).
         ConfigError: ``default_scope`` is not one of :data:`SCOPES`.
     """
     if not osp.isfile(path):
@@ -37,6 +39,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     cfg = Config.fromfile(path)
     if cfg_options:
         check_copied_options(cfg, cfg_options)
+        check_option_arguments(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     scope = config_scope(cfg)
     if scope not in SCOPES:
@@ -91,16 +94,23 @@ def enable_tta(cfg: Config) -> None:
 
 
 def enable_visualization(cfg: Config, show_dir: str) -> None:
-    """``--show-dir``: turn on the scope's visualization hook, writing pictures into ``show_dir``."""
+    """``--show-dir``: draw the predictions into ``show_dir``.
+
+    Detection and segmentation with ``DrawPredictionsHook`` (one drawing per image, named after its
+    path in the image folder, written whole: mmdet's hook names drawings after the image's base
+    name, mmseg's after base name and iteration), classification with mmpretrain's hook.
+    """
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise ConfigError("--show-dir needs a 'visualization' entry in default_hooks")
-    scope = config_scope(cfg)
-    if scope == 'mmdet':
-        hook.update(draw=True, test_out_dir=osp.abspath(show_dir))
-    elif scope == 'mmseg':
-        hook.update(draw=True, interval=1)
-        cfg.visualizer['save_dir'] = show_dir
+    if config_scope(cfg) in ('mmdet', 'mmseg'):
+        dataset = innermost_dataset(cfg.test_dataloader.dataset)
+        prefix = dataset.get('data_prefix') or {}
+        img_root = osp.join(dataset.get('data_root') or '', prefix.get('img') or prefix.get('img_path') or '')
+        draw = dict(type='DrawPredictionsHook', out_dir=osp.abspath(show_dir), img_root=img_root or None)
+        if 'score_thr' in hook:
+            draw['score_thr'] = hook['score_thr']
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [draw]
     else:
         hook.update(enable=True, out_dir=osp.abspath(show_dir))
 

@@ -1,8 +1,9 @@
 """Building the Runner, and :func:`prepare_run`: the one pre-run sequence of tools/train.py and tools/test.py.
 
-The order of the checks is written once, here: config, paths, dataloader keys, neck channels,
-checkpoints, the fast data checks, then (training) the work-dir lock and the resume guards, the
-Runner, and the fit of the checkpoint to its model.
+The order of the checks is written once, here: launcher environment, config, output folders,
+paths, dataloader keys and values, neck channels, checkpoints, the fast data checks, then the
+work-dir lock (tools/test.py: of its ``test/`` subfolder) and the resume guards, the Runner, and the
+fit of the checkpoint to its model.
 """
 import argparse
 import contextlib
@@ -17,15 +18,20 @@ from mmengine.runner import Runner
 from secvit_mm.apis.config import (add_dump, default_work_dir, enable_amp, enable_auto_scale_lr, enable_tta,
                                    enable_visualization, load_config)
 from secvit_mm.checks.data import enforce_data_checks
+from secvit_mm.checks.outputs import check_output_dir, check_outputs_apart, input_folders
 from secvit_mm.checks.preflight import (check_checkpoint_paths, check_data_paths, check_dataloader_keys,
-                                        check_neck_channels)
+                                        check_dataloader_values, check_launcher_env, check_neck_channels)
 from secvit_mm.checks.run_guards import (check_checkpoint_fits, check_resume, clean_stale_tmp,
                                          refuse_to_overwrite, resume_checkpoint, work_dir_lock)
+from secvit_mm.engine.hooks.atomic_checkpoint import atomic_output
 from secvit_mm.errors import CheckpointNotFoundError
 
 __all__ = ['MODES', 'build_runner', 'prepare_run', 'use_gloo_without_cuda']
 
 MODES = ('train', 'test')
+#: tools/test.py runs in this subfolder of its work dir: the Runner writes its config copy and logs
+#: into its work dir, which would replace those of a training run there (live or finished).
+TEST_SUBDIR = 'test'
 
 
 def use_gloo_without_cuda(cfg: Config) -> None:
@@ -100,9 +106,19 @@ def prepare_run(args: argparse.Namespace, mode: str) -> Iterator[Runner]:
     """
     assert mode in MODES, mode
     train = mode == 'train'
+    check_launcher_env(args.launcher)
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    check_output_dir(cfg.work_dir, '--work-dir')
+    if not train:
+        cfg.work_dir = osp.join(cfg.work_dir, TEST_SUBDIR)
+        if args.show_dir:
+            check_output_dir(args.show_dir, '--show-dir')
+            # Drawings are named after their images: in the image folder they would replace them.
+            check_outputs_apart([args.show_dir], input_folders(cfg, 'test'), '--show-dir', args.show_dir)
+        if args.out:
+            check_outputs_apart([args.out], [args.config, args.checkpoint], '--out', args.out)
     if train and args.amp:
         enable_amp(cfg)
     if train and args.auto_scale_lr:
@@ -114,6 +130,7 @@ def prepare_run(args: argparse.Namespace, mode: str) -> Iterator[Runner]:
         splits = ('test', )
     check_data_paths(cfg, splits)
     check_dataloader_keys(cfg, splits)
+    check_dataloader_values(cfg, splits)
     check_neck_channels(cfg)
     if train and not cfg.get('resume'):
         check_checkpoint_paths(cfg)
@@ -143,7 +160,12 @@ def prepare_run(args: argparse.Namespace, mode: str) -> Iterator[Runner]:
         enable_visualization(cfg, args.show_dir)
     if args.out:
         add_dump(cfg, args.out, args.overwrite)
-    runner = build_runner(cfg)
-    if cfg.load_from and not args.non_strict and '://' not in cfg.load_from:
-        check_checkpoint_fits(runner.model, cfg.load_from, 'test', ', or pass --non-strict to evaluate it anyway')
-    yield runner
+    # Under its own lock (two tests into one work dir would share the config copy and logs); --out
+    # appears only once complete, so a killed run leaves an earlier file whole.
+    with work_dir_lock(cfg.work_dir), (atomic_output(args.out) if args.out else contextlib.nullcontext()) as tmp:
+        if tmp:
+            cfg.test_evaluator[-1]['out_file_path'] = tmp
+        runner = build_runner(cfg)
+        if cfg.load_from and not args.non_strict and '://' not in cfg.load_from:
+            check_checkpoint_fits(runner.model, cfg.load_from, 'test', ', or pass --non-strict to evaluate it anyway')
+        yield runner

@@ -548,3 +548,32 @@ def write_fix_report(reports, path: str) -> None:
     with open(path, 'w') as f:
         json.dump([r.to_dict() for r in reports], f, indent=1)
 
+
+
+def dataset_metainfo(cfg, split: str = 'test') -> dict:
+    """The metainfo (``classes``, ``palette`` ...) the first dataset of ``split`` has.
+
+    The dataset is built with ``lazy_init=True`` (no annotation is read; what mmdet's
+    ``DetInferencer`` does for the palette), so the class's own rules apply (``METAINFO`` updated by
+    the config's ``metainfo``; mmseg fills in a palette). ``{}`` when the split has no dataset.
+
+    Args:
+        cfg (Config): a detection or segmentation config.
+        split (str): 'train', 'val' or 'test'. Defaults to 'test'.
+    """
+    loader = cfg.get(f'{split}_dataloader')
+    datasets = list(leaf_datasets(loader.get('dataset'))) if isinstance(loader, dict) else []
+    if not datasets:
+        return {}
+    ds_cfg = dict(datasets[0])
+    scope = cfg.get('default_scope')
+    cls = _dataset_class(scope, ds_cfg.get('type'))
+    if cls is not None:
+        try:
+            kwargs = {k: v for k, v in ds_cfg.items() if k not in ('type', 'pipeline', 'lazy_init')}
+            return dict(cls(**kwargs, pipeline=[], lazy_init=True).metainfo)
+        except Exception:  # noqa: BLE001 - e.g. a missing data folder; the class's own names then
+            pass
+    meta = dict(getattr(cls, 'METAINFO', None) or {})
+    meta.update(ds_cfg.get('metainfo') or {})
+    return meta

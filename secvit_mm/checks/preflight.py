@@ -1,4 +1,5 @@
-"""Checks of a config before anything is built: its paths, dataloader keys and neck channels.
+"""Checks of a config before anything is built: its paths, dataloader keys and values, neck
+channels, and the launcher's environment.
 
 Upstream fails on each of these much later, with a bare error deep in a dataset class, torch's
 DataLoader or a neck's forward. :func:`secvit_mm.apis.runner.prepare_run` runs them in order.
@@ -11,8 +12,8 @@ from mmengine.config import Config
 from secvit_mm.errors import CheckpointNotFoundError, ConfigError, DataNotFoundError
 from secvit_mm.families import family_of_type
 
-__all__ = ['check_checkpoint_paths', 'check_data_paths', 'check_dataloader_keys', 'check_neck_channels',
-           'leaf_datasets']
+__all__ = ['check_checkpoint_paths', 'check_data_paths', 'check_dataloader_keys', 'check_dataloader_values',
+           'check_launcher_env', 'check_neck_channels', 'leaf_datasets']
 
 
 def _data_hint(path: str) -> str:
@@ -170,3 +171,42 @@ def check_checkpoint_paths(cfg: Config) -> None:
             raise CheckpointNotFoundError(
                 f'model.backbone.init_cfg: pretrained checkpoint not found: {ckpt!r}; {how}, or train from '
                 'scratch with --cfg-options model.backbone.init_cfg=None')
+
+
+def check_dataloader_values(cfg, splits=('train', 'val', 'test')) -> None:
+    """ConfigError for a ``batch_size`` below 1 or a negative ``num_workers`` (torch's DataLoader
+    would refuse them only when the run builds it)."""
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for key, low in (('batch_size', 1), ('num_workers', 0)):
+            value = loader.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                want = 'a positive int' if low == 1 else 'an int >= 0'
+                raise ConfigError(f'{split}_dataloader.{key}={value!r}: must be {want}')
+
+
+# What each launcher reads from the environment (torchrun, srun, mpirun set them).
+_LAUNCHER_ENV = {
+    'pytorch': (('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+                'start it with torchrun (tools/dist_train.sh CONFIG NPROC / tools/dist_test.sh), '
+                'or leave out --launcher for one process'),
+    'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+              'start it with srun (tools/slurm_train.sh), or leave out --launcher for one process'),
+    'mpi': (('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_RANK'),
+            'start it with mpirun, or leave out --launcher for one process'),
+}
+
+
+def check_launcher_env(launcher: str) -> None:
+    """ConfigError when ``--launcher`` is given without the variables its launcher sets."""
+    if launcher not in _LAUNCHER_ENV:
+        return
+    names, how = _LAUNCHER_ENV[launcher]
+    missing = [name for name in names if name not in os.environ]
+    if missing:
+        raise ConfigError(f'--launcher {launcher} needs the environment variables its launcher sets; '
+                          f'{", ".join(missing)} not set: {how}')

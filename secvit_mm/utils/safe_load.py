@@ -101,7 +101,8 @@ def load_checkpoint_safely(filename: str, map_location: Any = 'cpu') -> Any:
     Raises:
         UnsafeCheckpointError: the file holds an object that is not allow-listed (e.g. a
             ``__reduce__`` calling ``os.system``); it is refused before anything is executed.
-        CheckpointReadError: the file is truncated, empty or not a checkpoint at all.
+        CheckpointReadError: the file is truncated, empty, a damaged zip archive or not a
+            checkpoint at all.
     """
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
@@ -123,6 +124,12 @@ def load_checkpoint_safely(filename: str, map_location: Any = 'cpu') -> Any:
                                     'file_name', 'storage has wrong', 'unexpected EOF')):
             raise
         raise CheckpointReadError(str(filename), text) from err
+    except OSError as err:
+        # torch's zip reader on a zip header followed by garbage: "[Errno 22] Invalid argument".
+        # A missing or unreadable file keeps its own error (it names the file already).
+        if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        raise CheckpointReadError(str(filename), f'not a readable zip archive ({err})') from err
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)

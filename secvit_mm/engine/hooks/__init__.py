@@ -4,12 +4,16 @@
   (and :func:`atomic_write`, the project's one way to replace a file).
 * :mod:`.rng_state` -- ``type='RNGStateHook'``: random generator states in checkpoints (exact resume).
 * :mod:`.gt_guard` -- ``type='GroundTruthGuardHook'``: stops a run whose epoch had no ground truth.
+* :mod:`.draw_predictions` -- ``type='DrawPredictionsHook'``: ``tools/test.py --show-dir``.
 """
-from .atomic_checkpoint import ATOMIC_BACKEND_ARGS, AtomicCheckpointHook, AtomicLocalBackend, atomic_write
+from .atomic_checkpoint import (ATOMIC_BACKEND_ARGS, AtomicCheckpointHook, AtomicLocalBackend, atomic_output,
+                                atomic_write)
+from .draw_predictions import DrawPredictionsHook
 from .gt_guard import GroundTruthGuardHook, count_ground_truth
 from .rng_state import RNGStateHook, get_rng_state, set_rng_state
 
 __all__ = [
-    'ATOMIC_BACKEND_ARGS', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'atomic_write', 'GroundTruthGuardHook',
+    'ATOMIC_BACKEND_ARGS', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'atomic_output', 'atomic_write',
+    'DrawPredictionsHook', 'GroundTruthGuardHook',
     'count_ground_truth', 'RNGStateHook', 'get_rng_state', 'set_rng_state'
 ]

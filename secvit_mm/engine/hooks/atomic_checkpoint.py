@@ -20,7 +20,7 @@ from mmengine.registry import HOOKS
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'ATOMIC_BACKEND_ARGS',
-    'atomic_write'
+    'atomic_output', 'atomic_write'
 ]
 
 TMP_SUFFIX = '.tmp'
@@ -31,6 +31,26 @@ ATOMIC_BACKEND_ARGS = dict(backend='atomic_local')
 def _write_all(f, data: bytes) -> None:
     """The single low-level write of :func:`atomic_write` (tests replace it to simulate a crash)."""
     f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str) -> Iterator[str]:
+    """A temporary path next to ``path`` (same extension, for writers that pick the format by it),
+    renamed onto ``path`` when the block ends without an error, removed when it fails.
+
+    Args:
+        path (str): the file to write.
+    """
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    stem, ext = osp.splitext(path)
+    tmp = f'{stem}{ext}{TMP_SUFFIX}{ext}'
+    try:
+        yield tmp
+        if osp.exists(tmp):  # in a distributed run only the writing process has it
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
 
 
 def _fsync_dir(dirname: str) -> None:
