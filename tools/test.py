@@ -21,10 +21,12 @@ from tools import quiet  # noqa: E402,F401  (first: hides known third-party warn
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402
-                                   check_data_paths, check_dataloader_keys, check_neck_channels,
+                                   check_data_paths, check_dataloader_keys, check_head_classes,
+                                   check_neck_channels,
                                    config_scope, default_work_dir, enable_tta, load_config,
                                    run_cli)
 from secvit_mm.datasets.checks import enforce_data_checks  # noqa: E402
+from secvit_mm.utils import guard_file_loading  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -91,6 +93,7 @@ def main(argv=None) -> None:
     check_data_paths(cfg, ('test', ))
     check_dataloader_keys(cfg, ('test', ))
     check_neck_channels(cfg)
+    check_head_classes(cfg, ('test', ))
     if not args.skip_data_check:
         enforce_data_checks(cfg, ('test', ), 'tools/test.py')
     if args.tta:
@@ -99,6 +102,7 @@ def main(argv=None) -> None:
         enable_visualization(cfg, args.show_dir)
     if args.out:
         add_dump(cfg, args.out, args.overwrite)
+    guard_file_loading(cfg, ('test', ))
     runner = build_runner(cfg)
     if cfg.load_from and not args.non_strict and '://' not in cfg.load_from:
         check_checkpoint_fits(runner.model, cfg.load_from, 'test',

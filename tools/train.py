@@ -22,11 +22,13 @@ from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402
                                    check_checkpoint_paths, check_data_paths, check_dataloader_keys,
+                                   check_head_classes,
                                    check_neck_channels, check_resume,
                                    clean_stale_tmp, default_work_dir, enable_amp,
                                    enable_auto_scale_lr, load_config, refuse_to_overwrite,
                                    resume_checkpoint, run_cli, work_dir_lock)
 from secvit_mm.datasets.checks import enforce_data_checks  # noqa: E402
+from secvit_mm.utils import guard_file_loading  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,6 +70,7 @@ def main(argv=None) -> None:
     check_data_paths(cfg, splits)
     check_dataloader_keys(cfg, splits)
     check_neck_channels(cfg)
+    check_head_classes(cfg, splits)
     if not cfg.get('resume'):
         check_checkpoint_paths(cfg)
     if not args.skip_data_check:
@@ -76,6 +79,7 @@ def main(argv=None) -> None:
     hooks = list(cfg.get('custom_hooks') or [])
     if not any(h.get('type') == 'GroundTruthGuardHook' for h in hooks):
         cfg.custom_hooks = hooks + [dict(type='GroundTruthGuardHook')]
+    guard_file_loading(cfg, splits)
     with work_dir_lock(cfg.work_dir):
         refuse_to_overwrite(cfg.work_dir, bool(cfg.get('resume')))
         clean_stale_tmp(cfg.work_dir)

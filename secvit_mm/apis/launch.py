@@ -265,6 +265,18 @@ def check_neck_channels(cfg: Config) -> None:
             f'is {wanted}; set model.neck.in_channels={list(channels)} or change out_indices')
 
 
+def check_head_classes(cfg: Config, splits=('train', 'val', 'test')) -> None:
+    """ConfigError when a head's ``num_classes`` differs from the classes of a dataset of ``splits``.
+
+    mmdet would train a narrower head with the extra classes as its background index (exit 0)
+    and fail mid-run in the mask head or the metric; found here before anything is built.
+    """
+    from secvit_mm.datasets.checks import head_class_mismatches
+    wrong = head_class_mismatches(cfg, splits)
+    if wrong:
+        raise ConfigError('; '.join(wrong))
+
+
 def check_checkpoint_paths(cfg: Config) -> None:
     """FileNotFoundError for a missing ``load_from`` or backbone ``init_cfg`` Pretrained checkpoint."""
     load_from = cfg.get('load_from')
@@ -426,10 +438,10 @@ def check_checkpoint_fits(model, path: str, what: str, allow: str) -> dict:
 def run_cli(main) -> int:
     """Run a tool's ``main``: the project's own refusals end in one line on stderr, exit code 1."""
     from secvit_mm.datasets.checks import DataCheckError
-    from secvit_mm.utils import EmptyGroundTruthError, UnsafeCheckpointError
+    from secvit_mm.utils import DataFileError, EmptyGroundTruthError, UnsafeCheckpointError
     from secvit_mm.utils.safe_load import CheckpointReadError
-    known = (DataCheckError, EmptyGroundTruthError, UnsafeCheckpointError, CheckpointReadError,
-             WorkDirLockedError, RunFinishedError, CheckpointMismatchError, ConfigError,
+    known = (DataCheckError, DataFileError, EmptyGroundTruthError, UnsafeCheckpointError,
+             CheckpointReadError, WorkDirLockedError, RunFinishedError, CheckpointMismatchError, ConfigError,
              FileNotFoundError, FileExistsError, PermissionError)
     try:
         return main() or 0

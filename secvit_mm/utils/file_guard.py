@@ -1,0 +1,89 @@
+"""``type='FileReadGuard'``: a file the pipeline cannot decode ends the run in one line naming it.
+
+The fast data checks of ``tools/train.py`` / ``tools/test.py`` read image headers only, so a JPEG
+cut short after its header passes them. When the run then meets it, mmcv's ``LoadImageFromFile``
+asserts ``failed to load image`` (Pillow, for label maps: ``image file is truncated``), and the
+error arrives as a 50-line trace, re-raised from a DataLoader worker. The tools wrap each
+``Load*`` transform of the pipelines in this guard (:func:`guard_file_loading`), which turns a
+failure to read or decode the file into :class:`DataFileError` naming the file.
+"""
+from mmcv.transforms import BaseTransform
+from mmengine.registry import TRANSFORMS
+
+__all__ = ['DataFileError', 'FileReadGuard', 'guard_file_loading']
+
+try:  # cv2's decoder error; the OpenCV of mmcv is always there, but keep the guard importable
+    from cv2 import error as _Cv2Error
+except ImportError:  # pragma: no cover
+    _Cv2Error = OSError
+
+#: What a loading transform raises for a file it cannot read or decode: missing or truncated
+#: (OSError, Pillow's included), decoded to nothing (mmcv's ``assert img is not None``), cv2.
+_UNREADABLE = (OSError, AssertionError, _Cv2Error)
+
+
+class DataFileError(RuntimeError):
+    """A data file that cannot be read or decoded, met during the run."""
+
+    def __init__(self, message: str):
+        # torch re-raises a DataLoader worker's exception as ``type(err)(worker traceback)``:
+        # keep the one line the worker raised.
+        if 'Original Traceback' in message:
+            message = message.rstrip().splitlines()[-1].split(': ', 1)[-1]
+        super().__init__(message)
+
+
+@TRANSFORMS.register_module()
+class FileReadGuard(BaseTransform):
+    """Run a loading transform; a file it cannot read raises :class:`DataFileError` naming it.
+
+    Args:
+        transform (dict): The loading transform's config (e.g. ``dict(type='LoadImageFromFile')``).
+    """
+
+    def __init__(self, transform: dict):
+        self.transform_cfg = transform
+        self.loader = TRANSFORMS.build(transform)
+
+    def transform(self, results: dict):
+        try:
+            return self.loader(results)
+        except _UNREADABLE as err:
+            key = 'seg_map_path' if 'Annotations' in type(self.loader).__name__ else 'img_path'
+            path = results.get(key) or results.get('img_path')
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[-1]
+            reason = reason.replace(f': {path}', '').replace(str(path), 'it')[:160]  # named once
+            raise DataFileError(
+                f'{path}: cannot read or decode this file ({reason}); it is missing, truncated or '
+                'not an image: replace it or remove it from the annotations (python '
+                'tools/check_data.py CONFIG decodes every file and lists all such)') from None
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({self.loader!r})'
+
+
+def _loads_a_file(transform) -> bool:
+    kind = transform.get('type') if isinstance(transform, dict) else None
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return name.split('.')[-1].startswith('Load')
+
+
+def guard_file_loading(cfg, splits=('train', 'val', 'test')) -> None:
+    """Wrap each top-level ``Load*`` transform of the splits' pipelines in :class:`FileReadGuard`.
+
+    Args:
+        cfg (Config): The run's config; its dataset pipelines are changed in place.
+        splits (Sequence[str]): The splits whose dataloaders the run uses.
+    """
+    from secvit_mm.apis.launch import leaf_datasets
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for dataset in leaf_datasets(loader.get('dataset')):
+            pipeline = dataset.get('pipeline')
+            if isinstance(pipeline, (list, tuple)):
+                dataset['pipeline'] = [
+                    dict(type='FileReadGuard', transform=t)
+                    if _loads_a_file(t) else t
+                    for t in pipeline]
