@@ -4,11 +4,9 @@
 _base_ = [
     'mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/coco_instance.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-    './_base_/tta_coco.py',  # tta_model / tta_pipeline: flip x 3 scales (tools/test.py --tta)
+    './_base_/schedules/secvit_adamw_coco_1x.py',  # AdamW, warmup, lr steps, batch 16
+    './_base_/secvit_coco_runtime.py',  # hooks, --tta, custom_imports
 ]
-custom_imports = dict(imports=['secvit_mm', 'secvit_mm.models.det_tta'], allow_failed_imports=False)
 
 # ImageNet-1k weights converted by tools/convert_secvit.py (README, "Pretrained weights").
 # Train from scratch instead with: --cfg-options model.backbone.init_cfg=None
@@ -22,22 +20,6 @@ model = dict(
         # --cfg-options model.backbone.cluster_size=98
         num_clusters=(32, 8, 2, None),
         out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.1,  # not stated for detection: the ImageNet rate, as Swin-T / PVT do
+        drop_path_rate=0.1,  # not stated for detection: the ImageNet rate (PVT practice; Swin-T uses 0.2)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     neck=dict(in_channels=[64, 128, 256, 512]))
-
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0., custom_keys={'layer_scale': dict(decay_mult=0.)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
-    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1),
-]
-auto_scale_lr = dict(enable=False, base_batch_size=16)
-
-# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint) and exact resume: the random
-# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.utils.rng_state).
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
-custom_hooks = [dict(type='RNGStateHook')]

@@ -39,5 +39,5 @@ param_scheduler = [
 # timm ModelEma decay 0.99996 per iteration.
 custom_hooks = [dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'), dict(type='RNGStateHook')]
 
-# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint); RNGStateHook above makes --resume exact.
+# Crash-safe checkpoints (secvit_mm.engine.hooks.atomic_checkpoint); RNGStateHook above makes --resume exact.
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

@@ -15,7 +15,7 @@ model = dict(
     neck=dict(type='GlobalAveragePooling'),
     head=dict(in_channels=768))
 
-# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint) and exact resume: the random
-# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.utils.rng_state).
+# Crash-safe checkpoints (secvit_mm.engine.hooks.atomic_checkpoint) and exact resume: the random
+# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.engine.hooks.rng_state).
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 custom_hooks = [dict(type='RNGStateHook')]

@@ -28,5 +28,5 @@ param_scheduler = [
 ]
 custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'), dict(type='RNGStateHook')]
 
-# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint); RNGStateHook above makes --resume exact.
+# Crash-safe checkpoints (secvit_mm.engine.hooks.atomic_checkpoint); RNGStateHook above makes --resume exact.
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

@@ -48,7 +48,7 @@ val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 
-# Crash-safe checkpoints (secvit_mm.utils.atomic_checkpoint) and exact resume: the random
-# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.utils.rng_state).
+# Crash-safe checkpoints (secvit_mm.engine.hooks.atomic_checkpoint) and exact resume: the random
+# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.engine.hooks.rng_state).
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 custom_hooks = [dict(type='RNGStateHook')]

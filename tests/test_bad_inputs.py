@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 
 import secvit_mm  # noqa: F401
-from secvit_mm.apis.launch import check_checkpoint_paths, check_data_paths
+from secvit_mm.checks.preflight import check_checkpoint_paths, check_data_paths
 from secvit_mm.models.backbones.ceit import CeiT
 from secvit_mm.models.backbones.secvit import SecViT
 

@@ -37,8 +37,9 @@ from mmengine.registry import METRICS
 from mmengine.runner import Runner, load_checkpoint
 
 import secvit_mm  # noqa: F401  (what ``custom_imports`` does)
-from secvit_mm.utils import UnsafeCheckpointError, load_checkpoint_safely
-from secvit_mm.utils import atomic_checkpoint
+from secvit_mm.engine.hooks import atomic_checkpoint
+from secvit_mm.errors import UnsafeCheckpointError
+from secvit_mm.utils import load_checkpoint_safely
 
 MAX_EPOCHS = 2
 

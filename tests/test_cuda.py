@@ -21,7 +21,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 
 from secvit_mm.apis import build_model
-from secvit_mm.apis.launch import enable_amp
+from secvit_mm.apis.config import enable_amp
 from secvit_mm.models.layers import sec_attention
 from secvit_mm.testing import reference_sec_attention
 

@@ -1,4 +1,4 @@
-"""Data checks (secvit_mm.datasets.checks, tools/check_data.py, the fast part in tools/train.py and
+"""Data checks (secvit_mm.checks.data, tools/check_data.py, the fast part in tools/train.py and
 tools/test.py): the clean built-in data passes, and each broken copy of it is named and refused.
 
 Every broken case is a small changed copy of the built-in demo data (one helper, ``broken_copy``).
@@ -15,8 +15,8 @@ from PIL import Image
 
 from conftest import DEMO_SEG_CONFIG, DET_CONFIG, SEG_CONFIG, broken_copy, edit_coco, options_for
 from secvit_mm.datasets import DEMO_COCO_CLASSES, make_ade20k_demo, make_coco_instance_demo
-from secvit_mm.datasets.checks import (DataCheckError, check_datasets, enforce_data_checks,
-                                       format_reports, has_errors)
+from secvit_mm.checks.data import check_datasets, enforce_data_checks, format_reports, has_errors
+from secvit_mm.errors import DataCheckError
 
 
 
@@ -379,7 +379,8 @@ def test_a_jpeg_cut_after_its_header_is_named_by_the_full_check_though_the_fast_
 @pytest.mark.parametrize('tool', ['train', 'test'])
 def test_a_truncated_image_met_by_a_run_ends_it_in_one_line_naming_the_file(demo_data, tmp_path, tool, capsys):
     """The fast checks read headers only; the run meets the file in a DataLoader worker."""
-    from secvit_mm.apis.launch import run_cli
+    from secvit_mm.cli import run_cli
+    from secvit_mm.errors import EXIT_USER, ToolExit
     split = 'train2017' if tool == 'train' else 'val2017'
     with open(demo_data / 'coco' / 'annotations' / f'instances_{split}.json') as f:
         first = json.load(f)['images'][0]['file_name']
@@ -392,7 +393,9 @@ def test_a_truncated_image_met_by_a_run_ends_it_in_one_line_naming_the_file(demo
     else:
         from tools.test import main
         argv.insert(1, 'random')
-    assert run_cli(lambda: main(argv)) == 1
+    with pytest.raises(ToolExit) as info:
+        run_cli(main, argv)
+    assert info.value.code == EXIT_USER
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith('error: ') and err[0].count(first) == 1, err
     assert 'cannot read or decode this file' in err[0] and 'check_data.py' in err[0]
@@ -419,7 +422,8 @@ HEAD_CASES = [
 @pytest.mark.parametrize('kind, options, named', [c[1:] for c in HEAD_CASES], ids=[c[0] for c in HEAD_CASES])
 def test_heads_and_classes_that_disagree_are_refused_by_check_data_and_before_training(
         demo_data, tmp_path, kind, options, named, capsys):
-    from secvit_mm.apis.launch import run_cli
+    from secvit_mm.cli import run_cli
+    from secvit_mm.errors import EXIT_USAGE, ToolExit
     from tools.check_data import main as check_main
     from tools.train import main as train_main
     config = DET_CONFIG if kind == 'coco' else DEMO_SEG_CONFIG
@@ -428,7 +432,9 @@ def test_heads_and_classes_that_disagree_are_refused_by_check_data_and_before_tr
     out = capsys.readouterr().out
     assert 'head num_classes differs from the' in out or 'classes differ from those of the first split' in out
     work = tmp_path / 'work'
-    assert run_cli(lambda: train_main([config, '--work-dir', str(work), '--cfg-options', *opts])) == 1
+    with pytest.raises(ToolExit) as info:
+        run_cli(train_main, [config, '--work-dir', str(work), '--cfg-options', *opts])
+    assert info.value.code == EXIT_USAGE  # a config that cannot work
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0] and 'metainfo.classes' in err[0], err
     assert not work.exists()  # refused before anything was built or written

@@ -19,7 +19,7 @@ TABLE = {
 @pytest.mark.parametrize('config', sorted(TABLE))
 def test_classifier_flops_match_the_paper_tables(config):
     import get_flops
-    from secvit_mm.apis.launch import load_config
+    from secvit_mm.apis.config import load_config
     result = get_flops.analyze(load_config(osp.join(ROOT, 'configs', config)), 224, 224)
     without, with_matmuls = TABLE[config]
     # 'total' counts everything; 'attention' is the q@k^T and attn@v part of it.
@@ -31,7 +31,7 @@ def test_dense_model_counts_sec_attention_at_detection_size():
     """Traced at a non-square size with the paper's cluster counts: the attention matmuls are
     counted (not reported as skipped ops) and grow with the tokens per cluster."""
     import get_flops
-    from secvit_mm.apis.launch import load_config
+    from secvit_mm.apis.config import load_config
     cfg = load_config(osp.join(ROOT, 'configs', 'retinanet_secvit_t_1x.py'))
     cfg.model.backbone.init_cfg = None
     small, large = get_flops.analyze(cfg, 160, 224), get_flops.analyze(cfg, 320, 448)

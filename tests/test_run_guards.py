@@ -12,10 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
-from secvit_mm.apis.launch import (CheckpointMismatchError, ConfigError, ConfigOptionError, RunFinishedError,
-                                   WorkDirLockedError, load_config, work_dir_lock)
-from secvit_mm.utils import EmptyGroundTruthError
-from secvit_mm.utils.safe_load import CheckpointReadError
+from secvit_mm.apis.config import load_config
+from secvit_mm.checks.run_guards import work_dir_lock
+from secvit_mm.errors import (CheckpointMismatchError, CheckpointReadError, ConfigError, ConfigOptionError,
+                              EmptyGroundTruthError, RunFinishedError, WorkDirLockedError)
 from conftest import SEG_CONFIG, DET_CONFIG, broken_copy, options_for
 from test_exact_resume import _write_config
 
@@ -56,7 +56,8 @@ def test_cfg_option_of_a_top_level_data_root_names_the_dataloader_keys():
 
 
 def test_out_refuses_an_existing_results_file_unless_overwrite(demo_data, tmp_path):
-    from tools.test import add_dump, main
+    from secvit_mm.apis.config import add_dump
+    from tools.test import main
     out = tmp_path / 'results.pkl'
     out.write_bytes(b'earlier results')
     with pytest.raises(FileExistsError, match='pass --overwrite to replace it'):
@@ -200,7 +201,7 @@ def test_training_whose_epoch_had_no_ground_truth_stops_with_a_clear_error(demo_
             'train_cfg.max_iters=3', 'train_cfg.val_interval=3', 'train_dataloader.num_workers=0',
             'train_dataloader.persistent_workers=False', 'model.data_preprocessor.size=(64,64)',
             'train_pipeline.3.crop_size=(64,64)', 'train_dataloader.dataset.pipeline.3.crop_size=(64,64)']
-    from secvit_mm.datasets.checks import DataCheckError
+    from secvit_mm.errors import DataCheckError
     with pytest.raises(DataCheckError, match='label map with no labelled pixel'):
         main(argv)
     with pytest.raises(EmptyGroundTruthError, match='no ground truth reached the model in 2 training iterations'):
@@ -218,7 +219,7 @@ def test_unknown_dataloader_key_is_named_with_the_likely_one(demo_data, tmp_path
 
 
 def test_out_indices_that_do_not_match_the_neck_in_channels_are_named(tmp_path):
-    from secvit_mm.apis.launch import check_neck_channels
+    from secvit_mm.checks.preflight import check_neck_channels
     cfg = load_config(DET_CONFIG, {'model.backbone.out_indices': (1, 2, 3)})
     with pytest.raises(ConfigError) as info:
         check_neck_channels(cfg)

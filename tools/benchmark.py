@@ -62,6 +62,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import UsageError  # noqa: E402
 from secvit_mm.utils.benchmarking import (ALLOCATORS, RESULT_TAG, available_memory_bytes,  # noqa: E402
                                           peak_memory, run_subprocess, timed)
 
@@ -90,16 +92,16 @@ def parse_size(text: str) -> Tuple[int, int, int]:
         return 1, parts[0], parts[1]
     if len(parts) == 3:
         return parts[2], parts[0], parts[1]
-    raise ValueError(f'size must be HxW or HxWxBATCH, got {text!r}')
+    raise UsageError(f'size must be HxW or HxWxBATCH, got {text!r}')
 
 
 def split_case(case: str) -> Tuple[str, Tuple[str, ...]]:
     base, *variants = case.split('+')
     for v in variants:
         if v not in VARIANTS:
-            raise ValueError(f'unknown variant +{v} in {case!r}; choose from {VARIANTS}')
+            raise UsageError(f'unknown variant +{v} in {case!r}; choose from {VARIANTS}')
     if base not in BACKBONES + DETECTORS + ('maskrcnn_secvit_cs98', ):
-        raise ValueError(f'unknown case {base!r}; choose from {BACKBONES + DETECTORS}')
+        raise UsageError(f'unknown case {base!r}; choose from {BACKBONES + DETECTORS}')
     return base, tuple(variants)
 
 
@@ -519,7 +521,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             split_case(case)
         for size in args.sizes + [args.det_size]:
             parse_size(size)
-    except ValueError as e:
+    except UsageError as e:
         parser.error(str(e))
     return args
 
@@ -627,4 +629,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -21,6 +21,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.cli import run_cli  # noqa: E402
 from secvit_mm.utils.benchmarking import RESULT_TAG, PeakMemory, run_subprocess, timed  # noqa: E402
 
 CLUSTER_MODES = {'paper': {}, 'cs98': dict(cluster_size=98)}
@@ -31,7 +32,7 @@ def worker(spec: dict) -> dict:
     import torch
     from mmengine.registry import init_default_scope
 
-    from secvit_mm.apis.launch import load_config
+    from secvit_mm.apis.config import load_config
     cfg = load_config(spec['config'])
     init_default_scope('mmseg')
     from mmseg.registry import MODELS
@@ -94,4 +95,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -17,9 +17,10 @@ from tools import quiet  # noqa: E402,F401  (first: hides known third-party warn
 
 from mmengine.config import DictAction  # noqa: E402
 
-from secvit_mm.apis.launch import check_data_paths, load_config, run_cli  # noqa: E402
-from secvit_mm.datasets.checks import (check_datasets, format_reports, has_errors,  # noqa: E402
-                                       write_fix_report)
+from secvit_mm.apis.config import load_config  # noqa: E402
+from secvit_mm.checks.data import check_datasets, format_reports, has_errors, write_fix_report  # noqa: E402
+from secvit_mm.checks.preflight import check_data_paths  # noqa: E402
+from secvit_mm.cli import run_cli  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
 

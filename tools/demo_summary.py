@@ -1,8 +1,14 @@
 """Print the demo's before/after COCO AP table from the two tools/test.py logs."""
 import argparse
 import os
+import os.path as osp
 import re
 import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
+
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import InputError  # noqa: E402
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'segm_mAP', 'segm_mAP_50')
 
@@ -12,7 +18,7 @@ def read_metrics(log_path: str) -> dict:
         text = f.read()
     found = {m: float(v) for m, v in re.findall(r'coco/(\w+): (-?[\d.]+)', text)}
     if not found:
-        sys.exit(f'error: no COCO metrics in {log_path}; see the log for what went wrong')
+        raise InputError(f'no COCO metrics in {log_path}; see the log for what went wrong')
     return found
 
 
@@ -35,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

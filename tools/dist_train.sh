@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Multi-process training on one machine: tools/dist_train.sh CONFIG NPROC [train.py args]
 # PORT (default 29500) sets the rendezvous port; NNODES / NODE_RANK / MASTER_ADDR for several nodes.
-# Without CUDA the processes talk over gloo (secvit_mm.apis.launch switches the nccl default).
+# Without CUDA the processes talk over gloo (secvit_mm.apis.runner switches the nccl default).
 set -e
 CONFIG=$1
 NPROC=$2

@@ -50,7 +50,9 @@ from mmengine.analysis.jit_handles import get_shape  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis import build_model  # noqa: E402
-from secvit_mm.apis.launch import config_scope, load_config  # noqa: E402
+from secvit_mm.apis.config import config_scope, load_config  # noqa: E402
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import UsageError  # noqa: E402
 
 DEFAULT_SHAPES = {'mmpretrain': (224, 224), 'mmdet': (800, 1280), 'mmseg': (512, 2048)}
 ATTENTION_OP = 'aten::scaled_dot_product_attention'
@@ -88,7 +90,7 @@ def input_hw(scope: str, shape) -> Tuple[int, int]:
         return shape[0], shape[0]
     if len(shape) == 2:
         return shape[0], shape[1]
-    raise ValueError(f'--shape takes H W or one size, got {shape}')
+    raise UsageError(f'--shape takes H W or one size, got {shape}')
 
 
 def make_forward(model, scope: str, h: int, w: int):
@@ -170,4 +172,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

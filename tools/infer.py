@@ -17,6 +17,8 @@ from tools import quiet  # noqa: E402,F401  (first: hides known third-party warn
 from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis.inference import run_inference  # noqa: E402
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import UsageError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,17 +39,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.score_thr is not None and not 0 <= args.score_thr <= 1:
-        sys.exit(f'error: --score-thr must be in [0, 1], got {args.score_thr}')
-    try:
-        written = run_inference(args.config, args.checkpoint, args.input, args.out, device=args.device,
-                                score_thr=0.3 if args.score_thr is None else args.score_thr, tta=args.tta,
-                                cfg_options=args.cfg_options)
-    except (FileNotFoundError, ValueError) as err:
-        sys.exit(f'error: {err}')
+        raise UsageError(f'--score-thr must be in [0, 1], got {args.score_thr}')
+    written = run_inference(args.config, args.checkpoint, args.input, args.out, device=args.device,
+                            score_thr=0.3 if args.score_thr is None else args.score_thr, tta=args.tta,
+                            cfg_options=args.cfg_options)
     print(f'{len(written)} prediction file(s) in {osp.join(args.out, "preds")}, '
           f'pictures in {osp.join(args.out, "vis")}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -18,7 +18,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.cli import run_cli  # noqa: E402
 from secvit_mm.datasets.demo_data import make_ade20k_demo, make_coco_instance_demo, make_shape_crops_demo  # noqa: E402,E501
+from secvit_mm.errors import SecvitError  # noqa: E402
 
 DEFAULT_SIZES = {'coco': (256, 16), 'ade': (32, 8), 'crops': (1024, 128)}
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             summary = make(root, num_train=num_train, num_val=num_val, seed=args.seed,
                            force=args.force)
-        except (FileExistsError, ValueError) as err:
+        except SecvitError as err:  # one refused dataset does not stop the others
             print(f'{name}: {err}', file=sys.stderr)
             status = 1
             continue
@@ -66,4 +68,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

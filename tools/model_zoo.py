@@ -26,6 +26,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import InputError, ToolFailedError  # noqa: E402
 
 DOCS = (osp.join(ROOT, 'docs', 'model_zoo.md'), osp.join(ROOT, 'README.md'))
 BEGIN, END = '<!-- model-zoo:begin -->', '<!-- model-zoo:end -->'
@@ -71,7 +73,7 @@ def model_key(cfg) -> str:
 
 def describe(cfg, path: str) -> Dict[str, str]:
     """Model, backbone and recipe in words, read off the config."""
-    from secvit_mm.apis.launch import config_scope
+    from secvit_mm.apis.config import config_scope
     scope = config_scope(cfg)
     backbone = cfg.model.get('backbone', {})
     arch = backbone.get('arch', '')
@@ -110,7 +112,7 @@ def measure(config: str) -> dict:
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('{')]
     if proc.returncode or not lines:
-        raise RuntimeError(f'{config}: get_flops failed:\n{proc.stderr[-3000:]}')
+        raise ToolFailedError(f'{config}: get_flops failed:\n{proc.stderr[-3000:]}')
     result = json.loads(lines[-1])
     result['seconds'] = round(time.time() - start, 1)
     return result
@@ -139,7 +141,7 @@ def write_doc(table: str, doc: str) -> None:
     """Replace what stands between the markers of ``doc`` (written to a temp file, then renamed)."""
     text = open(doc).read()
     if BEGIN not in text or END not in text:
-        raise SystemExit(f'{doc}: markers {BEGIN} / {END} not found')
+        raise InputError(f'{doc}: markers {BEGIN} / {END} not found')
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     tmp = doc + '.tmp'
@@ -156,7 +158,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     import secvit_mm  # noqa: F401
-    from secvit_mm.apis.launch import load_config
+    from secvit_mm.apis.config import load_config
     cache = json.load(open(args.cache)) if osp.isfile(args.cache) else {}
     rows = []
     for config in list_configs():
@@ -184,4 +186,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -18,15 +18,10 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout, too
 
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
-from secvit_mm.apis.launch import (build_runner, check_checkpoint_fits,  # noqa: E402
-                                   check_data_paths, check_dataloader_keys, check_head_classes,
-                                   check_neck_channels,
-                                   config_scope, default_work_dir, enable_tta, load_config,
-                                   run_cli)
-from secvit_mm.datasets.checks import enforce_data_checks  # noqa: E402
-from secvit_mm.utils import guard_file_loading  # noqa: E402
+from secvit_mm.apis.runner import prepare_run  # noqa: E402
+from secvit_mm.cli import run_cli  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,62 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def enable_visualization(cfg: Config, show_dir: str) -> None:
-    """Turn on the scope's visualization hook, writing pictures into ``show_dir``."""
-    hook = cfg.default_hooks.get('visualization')
-    if hook is None:
-        raise ValueError("--show-dir needs a 'visualization' entry in default_hooks")
-    scope = config_scope(cfg)
-    if scope == 'mmdet':
-        hook.update(draw=True, test_out_dir=osp.abspath(show_dir))
-    elif scope == 'mmseg':
-        hook.update(draw=True, interval=1)
-        cfg.visualizer['save_dir'] = show_dir
-    else:
-        hook.update(enable=True, out_dir=osp.abspath(show_dir))
-
-
-def add_dump(cfg: Config, out: str, overwrite: bool = False) -> None:
-    if not out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out must be a .pkl/.pickle file, got {out!r}')
-    if osp.exists(out) and not overwrite:
-        raise FileExistsError(f'--out {out!r} exists; pass --overwrite to replace it, or choose '
-                              'another file')
-    dump = dict(type='DumpDetResults' if config_scope(cfg) == 'mmdet' else 'mmengine.DumpResults',
-                out_file_path=out)
-    evaluator = cfg.test_evaluator
-    cfg.test_evaluator = list(evaluator) + [dump] if isinstance(evaluator, (list, tuple)) else [evaluator, dump]
-
-
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
-    if args.checkpoint == 'random':
-        cfg.load_from = None
-    else:
-        if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
-            raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint!r}')
-        cfg.load_from = args.checkpoint
-    check_data_paths(cfg, ('test', ))
-    check_dataloader_keys(cfg, ('test', ))
-    check_neck_channels(cfg)
-    check_head_classes(cfg, ('test', ))
-    if not args.skip_data_check:
-        enforce_data_checks(cfg, ('test', ), 'tools/test.py')
-    if args.tta:
-        enable_tta(cfg)
-    if args.show_dir:
-        enable_visualization(cfg, args.show_dir)
-    if args.out:
-        add_dump(cfg, args.out, args.overwrite)
-    guard_file_loading(cfg, ('test', ))
-    runner = build_runner(cfg)
-    if cfg.load_from and not args.non_strict and '://' not in cfg.load_from:
-        check_checkpoint_fits(runner.model, cfg.load_from, 'test',
-                              ', or pass --non-strict to evaluate it anyway')
-    runner.test()
+    with prepare_run(parse_args(argv), 'test') as runner:
+        runner.test()
 
 
 if __name__ == '__main__':

@@ -23,6 +23,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import ConfigError, PathNotFoundError, UsageError  # noqa: E402
+
 TITLE_HEIGHT = 22
 
 
@@ -40,7 +43,7 @@ def parse_args(argv=None):
 
 
 def _normalisation(config: str, cfg_options=None):
-    from secvit_mm.apis.launch import load_config
+    from secvit_mm.apis.config import load_config
     cfg = load_config(config, cfg_options)
     pre = cfg.get('model', {}).get('data_preprocessor') or cfg.get('data_preprocessor') or {}
     mean = pre.get('mean', [123.675, 116.28, 103.53])
@@ -59,7 +62,7 @@ def cluster_maps(backbone, x: torch.Tensor, head: int = 0, stages=(0, 1, 2)):
             feat, rope = args[0], args[1] if len(args) > 1 else None
             _, k, _ = module.project(feat, rope)  # (B, heads, N, d), as the block computes them
             if not 0 <= head < k.shape[1]:
-                raise ValueError(f'--head {head}: stage {stage + 1} has {k.shape[1]} heads')
+                raise UsageError(f'--head {head}: stage {stage + 1} has {k.shape[1]} heads')
             n = k.shape[2]
             layout = cluster_layout(n, module.num_clusters, module.cluster_size)
             order = semantic_order(k)[0, head]  # sorted slot -> token
@@ -111,9 +114,9 @@ def main(argv=None) -> np.ndarray:
     from secvit_mm.apis import build_model
     backbone = build_model(args.config, args.checkpoint, backbone_only=True, cfg_options=args.cfg_options)
     if not hasattr(backbone, 'stages') or not hasattr(backbone.stages[0].blocks[0], 'attn'):
-        raise ValueError(f'{args.config}: the backbone ({type(backbone).__name__}) has no SEC attention stages')
+        raise ConfigError(f'{args.config}: the backbone ({type(backbone).__name__}) has no SEC attention stages')
     if not osp.isfile(args.image):
-        raise FileNotFoundError(f'image not found: {args.image!r}')
+        raise PathNotFoundError(f'image not found: {args.image!r}')
     bgr = mmcv.imread(args.image)
     scale = min(1.0, args.max_size / max(bgr.shape[:2]))
     if scale < 1:
@@ -130,4 +133,4 @@ def main(argv=None) -> np.ndarray:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -11,8 +11,10 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope, Registry, init_default_scope
 from torch import nn
 
-from ..utils.checkpoint import extract_state_dict, load_state_dict_strictly, read_checkpoint
-from .launch import config_scope, load_config
+from secvit_mm.errors import CheckpointContentError
+from secvit_mm.utils.checkpoint import extract_state_dict, load_state_dict_strictly, read_checkpoint
+
+from .config import config_scope, load_config
 
 __all__ = ['build_model', 'scope_registry']
 
@@ -77,6 +79,6 @@ def _build(registry: Registry, model_cfg: dict, checkpoint: Optional[str], backb
     if backbone_only:
         state_dict = {k[len('backbone.'):]: v for k, v in state_dict.items() if k.startswith('backbone.')}
         if not state_dict:
-            raise ValueError(f'{checkpoint}: no backbone.* keys')
+            raise CheckpointContentError(f'{checkpoint}: no backbone.* keys')
     load_state_dict_strictly(model, state_dict, checkpoint)
     return model.eval()

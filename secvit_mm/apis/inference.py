@@ -9,7 +9,7 @@ a user's files need around them:
   grayscale, RGBA and 16-bit images are read as 8-bit BGR, as the models are trained on;
 * outputs under ``out_dir``: ``vis/`` the drawn pictures (a drawn video for a video) and
   ``preds/`` one JSON per input (a label PNG per image too for segmentation);
-* ``tta=True``: the config's ``tta_model`` / ``tta_pipeline`` (see :func:`.launch.enable_tta`).
+* ``tta=True``: the config's ``tta_model`` / ``tta_pipeline`` (see :func:`.config.enable_tta`).
 """
 import json
 import os
@@ -18,7 +18,10 @@ from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .launch import config_scope, enable_tta, load_config
+from secvit_mm.errors import (CheckpointNotFoundError, ConfigError, DeviceUnavailableError, InputError,
+                              PathNotFoundError)
+
+from .config import config_scope, enable_tta, load_config
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -34,7 +37,7 @@ def read_image(path: str) -> np.ndarray:
     import mmcv
     img = mmcv.imread(path, flag='color', channel_order='bgr')
     if img is None:
-        raise ValueError(f'{path}: not a readable image (supported: {", ".join(IMAGE_EXTENSIONS)})')
+        raise InputError(f'{path}: not a readable image (supported: {", ".join(IMAGE_EXTENSIONS)})')
     return img
 
 
@@ -45,16 +48,16 @@ def find_inputs(path: str) -> Tuple[str, List[str]]:
             osp.join(root, name) for root, _, names in os.walk(path) for name in names
             if name.lower().endswith(IMAGE_EXTENSIONS))
         if not images:
-            raise FileNotFoundError(f'{path}: no images in this folder (looked for {", ".join(IMAGE_EXTENSIONS)})')
+            raise PathNotFoundError(f'{path}: no images in this folder (looked for {", ".join(IMAGE_EXTENSIONS)})')
         return 'images', images
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: no such file or folder')
+        raise PathNotFoundError(f'{path}: no such file or folder')
     ext = osp.splitext(path)[1].lower()
     if ext in VIDEO_EXTENSIONS:
         return 'video', [path]
     if ext in IMAGE_EXTENSIONS:
         return 'images', [path]
-    raise ValueError(f'{path}: unknown input type {ext!r}; give an image ({", ".join(IMAGE_EXTENSIONS)}), '
+    raise InputError(f'{path}: unknown input type {ext!r}; give an image ({", ".join(IMAGE_EXTENSIONS)}), '
                      f'a folder of images or a video ({", ".join(VIDEO_EXTENSIONS)})')
 
 
@@ -91,16 +94,16 @@ class Predictor:
                  score_thr: float = 0.3, tta: bool = False, cfg_options: Optional[dict] = None):
         import torch
         if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint!r}')
+            raise CheckpointNotFoundError(f'checkpoint not found: {checkpoint!r}')
         cfg = load_config(config, cfg_options)
         self.scope = config_scope(cfg)
         if self.scope not in TASKS:
-            raise ValueError(f'{config}: inference here is for detection and segmentation configs '
-                             f"(default_scope 'mmdet' or 'mmseg'), this one is {self.scope!r}")
+            raise ConfigError(f'{config}: inference here is for detection and segmentation configs '
+                              f"(default_scope 'mmdet' or 'mmseg'), this one is {self.scope!r}")
         if device is None:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         elif device.startswith('cuda') and not torch.cuda.is_available():
-            raise ValueError(f'--device {device}: this machine has no usable CUDA device; use --device cpu')
+            raise DeviceUnavailableError(f'--device {device}: this machine has no usable CUDA device; use --device cpu')
         if tta:
             enable_tta(cfg)
         dataset = cfg.test_dataloader.dataset
@@ -117,10 +120,6 @@ class Predictor:
             self.inferencer.show_progress = False
             self.inferencer.visualizer.set_dataset_meta(**self.inferencer.model.dataset_meta)
         self.classes = list(self.inferencer.model.dataset_meta['classes'])
-
-    @property
-    def task(self) -> str:
-        return TASKS[self.scope]
 
     def predict(self, img: np.ndarray):
         """The model's data sample for one BGR image."""
@@ -203,7 +202,7 @@ def infer_video(predictor: Predictor, video: str, out_dir: str) -> str:
     import mmcv
     reader = mmcv.VideoReader(video)
     if reader.frame_cnt == 0 or reader.width == 0:
-        raise ValueError(f'{video}: no frames could be read (not a video, or a codec OpenCV lacks)')
+        raise InputError(f'{video}: no frames could be read (not a video, or a codec OpenCV lacks)')
     stem = osp.splitext(osp.basename(video))[0]
     out_video = osp.join(out_dir, 'vis', stem + '.mp4')
     os.makedirs(osp.dirname(out_video), exist_ok=True)

@@ -1,6 +1,6 @@
 """Small synthetic datasets for the README demo and the tests.
 
-Two generators, each writing one dataset whose directory is exactly the ``data_root`` an
+Three generators, each writing one dataset whose directory is exactly the ``data_root`` an
 OpenMMLab base config expects, so only ``data_root`` (and, for COCO, ``metainfo``) changes:
 
 * :func:`make_coco_instance_demo` - COCO-format instance segmentation of geometric shapes,
@@ -27,6 +27,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from secvit_mm.errors import OutputExistsError, UsageError
 
 __all__ = [
     'DEMO_COCO_CLASSES', 'DEMO_ADE_LABELS', 'DemoDataSummary', 'make_coco_instance_demo',
@@ -86,7 +88,7 @@ def _as_hw(image_size: ImageSize) -> tuple[int, int]:
         h, w = (int(v) for v in image_size)
     if min(h, w) < 32:
         # mmdet's default filter_cfg drops images smaller than 32 px.
-        raise ValueError(f'image_size must be at least 32x32, got {h}x{w}')
+        raise UsageError(f'image_size must be at least 32x32, got {h}x{w}')
     return h, w
 
 
@@ -143,7 +145,7 @@ def _publish(root: str, force: bool, build: Callable[[str], DemoDataSummary],
     if osp.exists(root) and not force:
         if is_complete(root):
             return None
-        raise FileExistsError(
+        raise OutputExistsError(
             f'{root} exists but is not a complete demo dataset; not touching it '
             '(pass force=True / --force to replace it)')
     parent = osp.dirname(root)
@@ -190,7 +192,7 @@ def _shape_polygon(rng: np.random.Generator, kind: str, cx: float, cy: float,
         inner = r * rng.uniform(0.38, 0.5)
         radii = np.where(np.arange(10) % 2 == 0, r, inner)
     else:
-        raise ValueError(f'unknown shape {kind!r}')
+        raise AssertionError(f'unknown shape {kind!r}')  # SHAPES and this function disagree
     return np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1)
 
 
@@ -336,13 +338,13 @@ def make_coco_instance_demo(root: str, num_train: int = 64, num_val: int = 16,
         image_size: Base (height, width), or an int for a square base.
         seed: Random seed; same seed, same dataset.
         force: Replace whatever is at ``root``. Without it a complete dataset is kept and
-            anything else there raises ``FileExistsError``.
+            anything else there raises ``OutputExistsError`` (a ``FileExistsError``).
 
     Returns:
         A :class:`DemoDataSummary`, with ``skipped=True`` if a complete set was already there.
     """
     if num_train < 1 or num_val < 1:
-        raise ValueError('num_train and num_val must be at least 1')
+        raise UsageError('num_train and num_val must be at least 1')
     base_hw = _as_hw(image_size)
     root = osp.abspath(root)
     summary = _publish(root, force,
@@ -395,7 +397,7 @@ def _class_texture(rng: np.random.Generator, label: int, h: int, w: int) -> np.n
         period = rng.uniform(20, 34)
         panels = ((xx % period) < 2) * -70.0
         return np.array([230, 228, 220]) + jitter * 0.5 + panels[..., None] + noise
-    raise ValueError(f'no texture for label {label}')
+    raise AssertionError(f'no texture for label {label}')  # the labels and this function disagree
 
 
 def _random_region(rng: np.random.Generator, h: int, w: int) -> Image.Image:
@@ -505,13 +507,13 @@ def make_ade20k_demo(root: str, num_train: int = 32, num_val: int = 8,
         image_size: Base (height, width), or an int for a square base.
         seed: Random seed; same seed, same dataset.
         force: Replace whatever is at ``root``. Without it a complete dataset is kept and
-            anything else there raises ``FileExistsError``.
+            anything else there raises ``OutputExistsError`` (a ``FileExistsError``).
 
     Returns:
         A :class:`DemoDataSummary`, with ``skipped=True`` if a complete set was already there.
     """
     if num_train < 1 or num_val < 1:
-        raise ValueError('num_train and num_val must be at least 1')
+        raise UsageError('num_train and num_val must be at least 1')
     base_hw = _as_hw(image_size)
     root = osp.abspath(root)
     summary = _publish(root, force,
@@ -579,7 +581,7 @@ def make_shape_crops_demo(root: str, num_train: int = 1024, num_val: int = 128, 
     side, resized to ``crop`` x ``crop``. For pretraining a backbone to tell the outlines apart.
     """
     if num_train < 1 or num_val < 1:
-        raise ValueError('num_train and num_val must be at least 1')
+        raise UsageError('num_train and num_val must be at least 1')
     root = osp.abspath(root)
     summary = _publish(root, force,
                        lambda tmp: _build_crops(tmp, num_train, num_val, crop, margin, seed),

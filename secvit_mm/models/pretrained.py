@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
+from ..errors import CheckpointContentError, CheckpointNotFoundError, ConfigError
 from ..utils.checkpoint import extract_state_dict, load_state_dict_strictly
 
 __all__ = ['load_pretrained_backbone']
@@ -40,15 +41,15 @@ def load_pretrained_backbone(module: nn.Module,
     prefix = init_cfg.get('prefix')
     name = type(module).__name__
     if not path:
-        raise ValueError(f"{name} init_cfg type='Pretrained' needs a 'checkpoint' path")
+        raise ConfigError(f"{name} init_cfg type='Pretrained' needs a 'checkpoint' path")
     if '://' not in str(path) and not osp.isfile(path) and converter is None:
         # No released weights to convert (e.g. SEC-Swin, SEC-FasterViT): the own classifier's checkpoint.
-        raise FileNotFoundError(
+        raise CheckpointNotFoundError(
             f'{name} pretrained checkpoint not found: {path!r}. Train the ImageNet-1k classifier config of '
             f'this {name} first and put its checkpoint (keys backbone.*) there; or train from random init '
             "with --cfg-options model.backbone.init_cfg=None")
     if '://' not in str(path) and not osp.isfile(path):
-        raise FileNotFoundError(
+        raise CheckpointNotFoundError(
             f'{name} pretrained checkpoint not found: {path!r}. Get the released ImageNet-1k checkpoint '
             f'and convert it (README, "Pretrained weights"): python tools/convert_{name.lower()}.py '
             f'RELEASED.pth {path}; or train from random init with '
@@ -62,8 +63,8 @@ def load_pretrained_backbone(module: nn.Module,
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         selected = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
         if not selected:
-            raise ValueError(f'No key of {path!r} starts with prefix {prefix!r}; keys look like '
-                             f'{sorted(state_dict)[:5]}')
+            raise CheckpointContentError(f'No key of {path!r} starts with prefix {prefix!r}; keys look like '
+                                         f'{sorted(state_dict)[:5]}')
         state_dict = selected
     if adapt is not None:
         adapt(state_dict)

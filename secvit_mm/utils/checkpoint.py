@@ -21,8 +21,11 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from .atomic_checkpoint import atomic_write
-from .safe_load import CheckpointReadError, UnsafeCheckpointError, load_checkpoint_safely
+from secvit_mm.engine.hooks.atomic_checkpoint import atomic_write
+from secvit_mm.errors import (CheckpointContentError, CheckpointNotFoundError, CheckpointReadError, OutputExistsError,
+                              SecvitError, UnsafeCheckpointError, UsageError)
+
+from .safe_load import load_checkpoint_safely
 
 __all__ = ['describe_state_dict_mismatch', 'extract_state_dict', 'load_state_dict_strictly', 'read_checkpoint',
            'run_converter', 'save_checkpoint']
@@ -37,20 +40,21 @@ def read_checkpoint(path: str, map_location: Any = 'cpu') -> Any:
     attribute bag is allowed, nothing else beyond :mod:`secvit_mm.utils.safe_load`'s list.
 
     Raises:
-        FileNotFoundError: no such file.
-        ValueError: the file is not a readable checkpoint, or holds objects that are not allowed.
+        CheckpointNotFoundError: no such file (a FileNotFoundError).
+        CheckpointReadError: the file is truncated or not a checkpoint (a ValueError).
+        CheckpointContentError: it holds objects that are not allowed (a ValueError).
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
+        raise CheckpointNotFoundError(f'checkpoint not found: {path}')
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return load_checkpoint_safely(path, map_location=map_location)
     except UnsafeCheckpointError as err:
-        raise ValueError(str(err)) from err
+        raise CheckpointContentError(str(err)) from err
     except CheckpointReadError:  # truncated, empty, not a torch file: its message names the file
         raise
     except Exception as err:  # anything else torch.load raised
-        raise ValueError(f'cannot read {path} as a checkpoint of tensors: {err}') from err
+        raise CheckpointContentError(f'cannot read {path} as a checkpoint of tensors: {err}') from err
 
 
 def extract_state_dict(checkpoint: Any, source: str = 'checkpoint', entry: Optional[str] = None) -> Dict[str, Tensor]:
@@ -63,17 +67,17 @@ def extract_state_dict(checkpoint: Any, source: str = 'checkpoint', entry: Optio
         entry: take exactly this top-level entry (e.g. ``'model_ema'``); an error if it is missing.
     """
     if not isinstance(checkpoint, dict):
-        raise ValueError(f'{source} is not a checkpoint dict (got {type(checkpoint).__name__})')
+        raise CheckpointContentError(f'{source} is not a checkpoint dict (got {type(checkpoint).__name__})')
     if entry is not None:
         if not isinstance(checkpoint.get(entry), dict):
-            raise ValueError(f'{source} has no {entry!r} entry (top-level keys: {sorted(checkpoint)[:10]})')
+            raise CheckpointContentError(f'{source} has no {entry!r} entry (top-level keys: {sorted(checkpoint)[:10]})')
         return checkpoint[entry]
     for key in ('state_dict', 'model'):
         if key in checkpoint and isinstance(checkpoint[key], dict):
             return checkpoint[key]
     if checkpoint and all(isinstance(v, Tensor) for v in checkpoint.values()):
         return checkpoint
-    raise ValueError(f"{source} has no 'state_dict' or 'model' entry and is not a bare state dict; "
+    raise CheckpointContentError(f"{source} has no 'state_dict' or 'model' entry and is not a bare state dict; "
                      f'top-level keys: {sorted(checkpoint)[:10]}')
 
 
@@ -124,14 +128,15 @@ def load_state_dict_strictly(module: nn.Module, state_dict: Mapping[str, Tensor]
         The keys that kept their init (under ``keep_init``).
 
     Raises:
-        ValueError: naming the missing, unexpected and mis-shaped keys; nothing is loaded then.
+        CheckpointContentError: naming the missing, unexpected and mis-shaped keys (a ValueError);
+            nothing is loaded then.
     """
     keep_init = tuple(keep_init)
     expected = {k: v for k, v in module.state_dict().items()
                 if not (keep_init and k.startswith(keep_init) and k not in state_dict)}
     problems = describe_state_dict_mismatch(expected, state_dict)
     if problems:
-        raise ValueError(f'{source!r} does not fit this {type(module).__name__} (is it another arch?): {problems}')
+        raise CheckpointContentError(f'{source!r} does not fit this {type(module).__name__} (is it another arch?): {problems}')
     missing, unexpected = module.load_state_dict(state_dict, strict=not keep_init)
     assert not unexpected and all(k.startswith(keep_init) for k in missing), (missing, unexpected)
     return missing
@@ -150,8 +155,9 @@ def run_converter(name: str, convert: Callable[[Dict[str, Tensor], Optional[str]
 
     ``convert(state_dict, arch)`` returns the converted state dict or raises ValueError. The
     result is written atomically as ``{'state_dict': ..., 'meta': ...}``; an existing DST is kept
-    unless ``--force``. Returns 0; every error raises ``SystemExit('error: ...')`` (exit status 1,
-    the message on stderr), before anything is written.
+    unless ``--force``. Returns 0; every refusal is an error of :mod:`secvit_mm.errors` (a
+    ``ValueError`` of ``convert`` becomes a :class:`CheckpointContentError`), raised before anything
+    is written; the converter tools run it through :func:`secvit_mm.cli.run_cli`.
     """
     parser = argparse.ArgumentParser(description=f'Convert a released {name} checkpoint into an mmpretrain '
                                      'checkpoint of this package (keys backbone.* / head.fc.*)')
@@ -162,15 +168,17 @@ def run_converter(name: str, convert: Callable[[Dict[str, Tensor], Optional[str]
     parser.add_argument('--force', action='store_true', help='overwrite DST if it exists')
     args = parser.parse_args(argv)
     if osp.exists(args.dst) and not args.force:
-        raise SystemExit(f'error: {args.dst} exists; pass --force to overwrite it')
+        raise OutputExistsError(f'{args.dst} exists; pass --force to overwrite it')
     if osp.abspath(args.src) == osp.abspath(args.dst):
-        raise SystemExit('error: src and dst are the same file')
+        raise UsageError('src and dst are the same file')
     entry = 'model_ema' if args.ema else None
     try:
         state_dict = extract_state_dict(read_checkpoint(args.src), args.src, entry)
         converted = convert(state_dict, args.arch)
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f'error: {err}') from None
+    except SecvitError:
+        raise
+    except ValueError as err:  # the converter's own refusals (another arch, a damaged layout)
+        raise CheckpointContentError(str(err)) from None
     meta = dict(converted_from=osp.basename(args.src), weights=entry or 'model')
     save_checkpoint(dict(state_dict=converted, meta=meta), args.dst)
     print(f'converted {name} ({meta["weights"]}, {len(converted)} tensors) -> {args.dst}')

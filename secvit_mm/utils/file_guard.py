@@ -10,7 +10,9 @@ failure to read or decode the file into :class:`DataFileError` naming the file.
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
-__all__ = ['DataFileError', 'FileReadGuard', 'guard_file_loading']
+from secvit_mm.errors import DataFileError
+
+__all__ = ['FileReadGuard', 'guard_file_loading']
 
 try:  # cv2's decoder error; the OpenCV of mmcv is always there, but keep the guard importable
     from cv2 import error as _Cv2Error
@@ -20,17 +22,6 @@ except ImportError:  # pragma: no cover
 #: What a loading transform raises for a file it cannot read or decode: missing or truncated
 #: (OSError, Pillow's included), decoded to nothing (mmcv's ``assert img is not None``), cv2.
 _UNREADABLE = (OSError, AssertionError, _Cv2Error)
-
-
-class DataFileError(RuntimeError):
-    """A data file that cannot be read or decoded, met during the run."""
-
-    def __init__(self, message: str):
-        # torch re-raises a DataLoader worker's exception as ``type(err)(worker traceback)``:
-        # keep the one line the worker raised.
-        if 'Original Traceback' in message:
-            message = message.rstrip().splitlines()[-1].split(': ', 1)[-1]
-        super().__init__(message)
 
 
 @TRANSFORMS.register_module()
@@ -75,7 +66,7 @@ def guard_file_loading(cfg, splits=('train', 'val', 'test')) -> None:
         cfg (Config): The run's config; its dataset pipelines are changed in place.
         splits (Sequence[str]): The splits whose dataloaders the run uses.
     """
-    from secvit_mm.apis.launch import leaf_datasets
+    from secvit_mm.checks.preflight import leaf_datasets
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):

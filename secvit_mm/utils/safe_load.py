@@ -15,6 +15,8 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from secvit_mm.errors import CheckpointNotFoundError, CheckpointReadError, UnsafeCheckpointError
+
 __all__ = [
     'SAFE_GLOBALS', 'UnsafeCheckpointError', 'CheckpointReadError', 'load_checkpoint_safely',
     'register_safe_globals'
@@ -74,24 +76,6 @@ def register_safe_globals() -> None:
     torch.serialization.add_safe_globals(list(SAFE_GLOBALS))
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint holds an object outside the weights-only allow-list; nothing was executed."""
-
-    def __init__(self, filename: str, offending: str):
-        self.filename = filename
-        self.offending = offending
-        super().__init__(
-            f'refused: checkpoint {filename!r} contains non-allowlisted object {offending}; '
-            'only tensors, plain Python containers/values and the allow-listed numpy and '
-            'mmengine types (secvit_mm.utils.safe_load.SAFE_GLOBALS) are loaded, and nothing in '
-            'the file was executed. If you trust the file, allow-list exactly that object with '
-            'torch.serialization.add_safe_globals([...]) (or the '
-            'torch.serialization.safe_globals([...]) context manager) and load it again.')
-
-    def __reduce__(self):  # keeps the error picklable (e.g. across DataLoader/mp workers)
-        return type(self), (self.filename, self.offending)
-
-
 _OFFENDER_PATTERNS = (
     r'unsupported GLOBAL (\S+) whose module \S+ is blocked',
     r'GLOBAL (\S+) was not an allowed global',
@@ -109,20 +93,6 @@ def _offending_object(message: str) -> str:
             return match.group(1).strip().rstrip('.')
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return f'({lines[-1] if lines else "unknown"})'
-
-
-class CheckpointReadError(ValueError):
-    """A file that is not a complete PyTorch checkpoint (truncated, empty, another format)."""
-
-    def __init__(self, filename: str, reason: str):
-        self.filename, self.reason = filename, reason
-        size = osp.getsize(filename) if osp.isfile(filename) else 0
-        super().__init__(
-            f'cannot read checkpoint {filename!r} ({size} bytes): {reason}; the file is truncated '
-            '(an interrupted copy or download?) or not a PyTorch checkpoint: copy or convert it again')
-
-    def __reduce__(self):
-        return type(self), (self.filename, self.reason)
 
 
 def load_checkpoint_safely(filename: str, map_location: Any = 'cpu') -> Any:
@@ -163,7 +133,7 @@ def load_from_local(filename: str, map_location: Any) -> Any:
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+        raise CheckpointNotFoundError(f'{filename} can not be found.')
     return load_checkpoint_safely(filename, map_location=map_location)
 
 

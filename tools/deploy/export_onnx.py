@@ -25,6 +25,8 @@ from torch import nn  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 from secvit_mm.apis import build_model  # noqa: E402
+from secvit_mm.cli import run_cli  # noqa: E402
+from secvit_mm.errors import EXIT_ENV, ToolExit, ToolFailedError  # noqa: E402
 
 RTOL = 1e-4
 # Range of the exported graph's dynamic height / width, in pixels.
@@ -57,14 +59,14 @@ def dynamic_export_supported() -> bool:
 def require_onnx_packages(verify: bool, legacy: bool) -> None:
     """Exit with the extra to install when a package the export needs is missing."""
     if not legacy and not dynamic_export_supported():
-        raise SystemExit(f'error: the dynamic-size export needs a newer torch than {torch.__version__} '
-                         '(torch.export.Dim.DYNAMIC with min/max bounds; torch 2.14.1 has it): upgrade torch, '
-                         'or use --legacy (the TorchScript exporter)')
+        raise ToolExit(f'the dynamic-size export needs a newer torch than {torch.__version__} '
+                       '(torch.export.Dim.DYNAMIC with min/max bounds; torch 2.14.1 has it): upgrade torch, '
+                       'or use --legacy (the TorchScript exporter)', EXIT_ENV)
     needed = ['onnx'] + ([] if legacy else ['onnxscript']) + (['onnxruntime'] if verify else [])
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
-        raise SystemExit(f'error: ONNX export{" with --verify" if verify else ""} needs {", ".join(missing)} '
-                         f'(not installed); install the onnx extra: {ONNX_EXTRA}')
+        raise ToolExit(f'ONNX export{" with --verify" if verify else ""} needs {", ".join(missing)} '
+                       f'(not installed); install the onnx extra: {ONNX_EXTRA}', EXIT_ENV)
 
 
 class _Outputs(nn.Module):
@@ -116,7 +118,7 @@ def verify(backbone: nn.Module, out: str, sizes: Sequence[Tuple[int, int]]) -> L
         got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
         for i, (a, b) in enumerate(zip(got, ref)):
             if a.shape != b.shape:
-                raise AssertionError(f'{h}x{w} out{i}: onnxruntime shape {a.shape}, PyTorch {b.shape}')
+                raise ToolFailedError(f'verify FAILED: {h}x{w} out{i}: onnxruntime shape {a.shape}, PyTorch {b.shape}')
             rel = float(abs(a - b).max() / max(abs(b).max(), 1e-12))
             report.append(dict(size=(h, w), output=i, shape=tuple(b.shape), max_rel_diff=rel))
     return report
@@ -138,10 +140,10 @@ def main(argv=None) -> List[dict]:
     for r in report:
         print(f"  {r['size'][0]}x{r['size'][1]} out{r['output']} {r['shape']}: max rel diff {r['max_rel_diff']:.2e}")
     if worst > RTOL:
-        raise SystemExit(f'verify FAILED: max relative difference {worst:.2e} > {RTOL:g}')
+        raise ToolFailedError(f'verify FAILED: max relative difference {worst:.2e} > {RTOL:g}')
     print(f'verify OK: max relative difference {worst:.2e} <= {RTOL:g}')
     return report
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -95,4 +95,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from secvit_mm.cli import run_cli
+    sys.exit(run_cli(main))

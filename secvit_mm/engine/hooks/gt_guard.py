@@ -9,11 +9,9 @@ loops: ``len(train_dataloader)`` iterations) without any.
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+from secvit_mm.errors import EmptyGroundTruthError
+
 __all__ = ['GroundTruthGuardHook', 'EmptyGroundTruthError', 'count_ground_truth']
-
-
-class EmptyGroundTruthError(RuntimeError):
-    """A whole epoch reached the model without any ground truth."""
 
 
 def count_ground_truth(data_samples, ignore_index: int = 255) -> int:

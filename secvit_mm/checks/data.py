@@ -21,9 +21,13 @@ from typing import Iterable, Optional
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from secvit_mm.checks.preflight import leaf_datasets
+from secvit_mm.errors import ConfigError, DataCheckError
+
 __all__ = [
-    'DataCheckError', 'Problem', 'SplitReport', 'check_datasets', 'enforce_data_checks',
-    'format_reports', 'has_errors', 'head_class_mismatches', 'write_fix_report', 'FAST_HEADER_SAMPLE', 'FAST_LABEL_SAMPLE', 'MOST_IMAGES'
+    'Problem', 'SplitReport', 'check_datasets', 'check_head_classes', 'enforce_data_checks',
+    'format_reports', 'has_errors', 'head_class_mismatches', 'write_fix_report', 'FAST_HEADER_SAMPLE',
+    'FAST_LABEL_SAMPLE', 'MOST_IMAGES'
 ]
 
 ERROR, WARNING, INFO = 'error', 'warning', 'info'
@@ -37,10 +41,6 @@ FAST_LABEL_SAMPLE = 200
 EXAMPLES = 3
 _EXIF_ORIENTATION = 0x0112
 _RESIZE_TYPES = ('Resize', 'RandomResize', 'RandomChoiceResize')
-
-
-class DataCheckError(RuntimeError):
-    """A split would waste the run; the message is the problem table and how to go on."""
 
 
 @dataclass
@@ -131,11 +131,6 @@ def format_reports(reports: Iterable[SplitReport]) -> str:
 
 
 # ----------------------------------------------------------------------------- config walking
-
-
-def _leaf_datasets(dataset):
-    from secvit_mm.apis.launch import leaf_datasets
-    return leaf_datasets(dataset)
 
 
 def _dataset_class(scope: Optional[str], type_name):
@@ -632,7 +627,7 @@ def _splits_of(cfg, splits):
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):
             continue
-        for ds in _leaf_datasets(loader.get('dataset')):
+        for ds in leaf_datasets(loader.get('dataset')):
             key = json.dumps([ds.get('type'), ds.get('data_root'), ds.get('ann_file'),
                               ds.get('data_prefix')], sort_keys=True, default=str)
             if key in seen:
@@ -742,6 +737,21 @@ def head_class_mismatches(cfg, splits=('train', 'val', 'test')) -> list:
                      f'classes ({where}): the heads would learn one label order and be scored in '
                      'another; give every split the same metainfo.classes, in the same order')
     return lines
+
+
+def check_head_classes(cfg, splits=('train', 'val', 'test')) -> None:
+    """ConfigError when the heads and the splits' datasets disagree about the classes.
+
+    mmdet would train a narrower head with the extra classes as its background index (exit 0)
+    and fail mid-run in the mask head or the metric; found here before anything is built.
+
+    Args:
+        cfg (Config): The run's config.
+        splits (Sequence[str]): The splits the run uses. Defaults to all three.
+    """
+    wrong = head_class_mismatches(cfg, splits)
+    if wrong:
+        raise ConfigError('; '.join(wrong))
 
 
 def check_datasets(cfg, splits=('train', 'val', 'test'), fast: bool = False) -> list:
