@@ -441,7 +441,7 @@ def test_heads_and_classes_that_disagree_are_refused_by_check_data_and_before_tr
 
 
 def test_cascade_stages_and_single_stage_heads_are_checked_against_the_dataset(repo_root):
-    from secvit_mm.datasets.checks import head_class_mismatches
+    from secvit_mm.checks.data import head_class_mismatches
     cascade = Config.fromfile(osp.join(repo_root, 'configs/cascade_mask_rcnn_secvit_t_1x.py'))
     cascade.model.roi_head.bbox_head[1].num_classes = 79
     found = head_class_mismatches(cascade, ('train', ))
@@ -455,7 +455,7 @@ def test_cascade_stages_and_single_stage_heads_are_checked_against_the_dataset(r
 def test_every_shipped_config_has_heads_that_fit_its_datasets(repo_root):
     import glob
 
-    from secvit_mm.datasets.checks import head_class_mismatches
+    from secvit_mm.checks.data import head_class_mismatches
     configs = sorted(glob.glob(osp.join(repo_root, 'configs', '**', '*.py'), recursive=True))
     wrong = {}
     for path in configs:
