@@ -246,3 +246,25 @@ def test_ceit_t_any_size(ceit_t, size):
     assert [tuple(o.shape[-2:]) for o in outs] == expected
     assert all(o.shape[:2] == (1, 192) for o in outs)
     assert all(torch.isfinite(o).all() for o in outs)
+
+
+def test_an_init_cfg_list_holding_pretrained_is_refused_instead_of_loaded_loosely(tmp_path):
+    """mmengine would run a listed Pretrained through its own strict=False loader: a checkpoint of
+    another arch would half-load with only a log line."""
+    from secvit_mm.errors import ConfigError
+    small = SecViT('small')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in small.state_dict().items()}}, tmp_path / 'small.pth')
+    listed = [dict(type='Pretrained', checkpoint=str(tmp_path / 'small.pth'), prefix='backbone.'),
+              dict(type='Constant', layer='LayerNorm', val=1.)]
+    tiny = SecViT('tiny', init_cfg=listed)
+    before = {k: v.clone() for k, v in tiny.state_dict().items()}
+    with pytest.raises(ConfigError, match=r"SecViT init_cfg is a list holding type='Pretrained'.*init_cfg=dict"):
+        tiny.init_weights()
+    assert all(torch.equal(before[k], v) for k, v in tiny.state_dict().items())  # nothing was loaded
+
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/mask_rcnn_secvit_t_1x.py'))
+    cfg.model.backbone.init_cfg = listed
+    with pytest.raises(ConfigError, match=r"model\.backbone init_cfg is a list holding type='Pretrained'"):
+        check_checkpoint_paths(cfg)
+
+    SecViT('tiny', init_cfg=[dict(type='Constant', layer='Linear', val=0.)]).init_weights()  # no Pretrained: fine

@@ -32,16 +32,16 @@ def worker(spec: dict) -> dict:
     import torch
     from mmengine.registry import init_default_scope
 
+    from secvit_mm.apis import build_model
     from secvit_mm.apis.config import load_config
     cfg = load_config(spec['config'])
     init_default_scope('mmseg')
-    from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
     cfg.model.backbone.init_cfg = None
     cfg.model.backbone.update(CLUSTER_MODES[spec['clusters']])
     cfg.model.test_cfg.mode = spec['test_mode']
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model).eval()
+    model = build_model(cfg)  # random init, eval mode
     h, w = spec['size']
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
     sample = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))

@@ -28,24 +28,21 @@ if ROOT not in sys.path:
 from tools import quiet  # noqa: E402,F401  (first: hides known third-party warnings)
 from secvit_mm.cli import run_cli  # noqa: E402
 from secvit_mm.errors import InputError, ToolFailedError  # noqa: E402
+from secvit_mm.families import FAMILIES, family_of_config, family_of_type  # noqa: E402
 
 DOCS = (osp.join(ROOT, 'docs', 'model_zoo.md'), osp.join(ROOT, 'README.md'))
 BEGIN, END = '<!-- model-zoo:begin -->', '<!-- model-zoo:end -->'
 MODEL_NAMES = {'RetinaNet': 'RetinaNet', 'MaskRCNN': 'Mask R-CNN', 'CascadeRCNN': 'Cascade Mask R-CNN',
                'ImageClassifier': 'classifier'}
-BACKBONE_NAMES = {'SecViT': 'SecViT', 'CeiT': 'CeiT', 'SECSwin': 'SEC-Swin', 'SECFasterViT': 'SEC-FasterViT'}
-
-
-FAMILY_ORDER = ('retinanet', 'mask_rcnn', 'cascade_mask_rcnn', 'upernet', 'semfpn', 'secvit', 'ceit',
-                'sec_swin', 'sec_fastervit')
+# Task configs first, then the classifier configs of each backbone family (secvit_mm.families).
+FAMILY_ORDER = ('retinanet', 'mask_rcnn', 'cascade_mask_rcnn', 'upernet', 'semfpn') + tuple(f.name for f in FAMILIES)
 SIZE_ORDER = {'t': 0, 's': 1, 'b': 2, 'l': 3, '0': 0, '1': 1}
 
 
 def _order(config: str):
     name = osp.basename(config)[:-3]
     family = max((f for f in FAMILY_ORDER if name.startswith(f + '_')), key=len, default='')
-    backbone = 'ceit' if '_ceit_' in name or name.startswith('ceit_') else (
-        'sec_swin' if 'sec_swin' in name else 'secvit')
+    backbone = getattr(family_of_config(name), 'name', 'secvit')
     size = re.search(r'_([tsbl01])_', name + '_')
     return (FAMILY_ORDER.index(family) if family else 99, backbone != 'secvit', backbone,
             SIZE_ORDER.get(size.group(1), 9) if size else 9, name)
@@ -78,9 +75,8 @@ def describe(cfg, path: str) -> Dict[str, str]:
     backbone = cfg.model.get('backbone', {})
     arch = backbone.get('arch', '')
     arch = arch if isinstance(arch, str) else 'custom'
-    bb = f"{BACKBONE_NAMES.get(backbone.get('type'), backbone.get('type'))}-{str(arch)[:1].upper()}"
-    if backbone.get('type') == 'SECFasterViT':
-        bb = f'SEC-FasterViT-{arch}'
+    family = family_of_type(backbone.get('type'))
+    bb = family.arch_name(arch) if family else f"{backbone.get('type')}-{str(arch)[:1].upper()}"
     optim = cfg.optim_wrapper.get('optimizer', {})
     opt = f"{optim.get('type', '?')} {_num(optim.get('lr', 0))} wd {_num(optim.get('weight_decay', 0))}"
     if scope == 'mmdet':

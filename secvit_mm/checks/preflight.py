@@ -9,6 +9,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from secvit_mm.errors import CheckpointNotFoundError, ConfigError, DataNotFoundError
+from secvit_mm.families import family_of_type
 
 __all__ = ['check_checkpoint_paths', 'check_data_paths', 'check_dataloader_keys', 'check_neck_channels',
            'leaf_datasets']
@@ -49,6 +50,11 @@ def check_data_paths(cfg: Config, splits=('train', 'val', 'test')) -> None:
 
     Upstream would fail later with a bare ``No such file or directory`` deep in a dataset class.
     Remote paths (``s3://`` ...) are not checked.
+
+    Args:
+        cfg (Config): the merged config.
+        splits (Sequence[str]): the ``<split>_dataloader`` entries to check. Defaults to
+            ``('train', 'val', 'test')``.
     """
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')
@@ -79,7 +85,12 @@ _RUNNER_DATALOADER_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 
 
 
 def check_dataloader_keys(cfg: Config, splits=('train', 'val', 'test')) -> None:
-    """ConfigError naming an unknown ``*_dataloader`` key (was: a TypeError from torch's DataLoader)."""
+    """ConfigError naming an unknown ``*_dataloader`` key (was: a TypeError from torch's DataLoader).
+
+    Args:
+        cfg (Config): the merged config.
+        splits (Sequence[str]): the dataloaders to check. Defaults to ``('train', 'val', 'test')``.
+    """
     import difflib
     import inspect
 
@@ -104,6 +115,9 @@ def check_neck_channels(cfg: Config) -> None:
     Upstream necks fail with a bare ``assert len(inputs) == len(self.in_channels)`` at the first
     forward, or with a conv shape error. The backbone is built (cheap, no weights loaded) to learn
     its output channels.
+
+    Args:
+        cfg (Config): the merged config; configs without ``model.neck.in_channels`` pass.
     """
     model = cfg.get('model')
     if not isinstance(model, dict):
@@ -133,16 +147,26 @@ def check_neck_channels(cfg: Config) -> None:
 
 
 def check_checkpoint_paths(cfg: Config) -> None:
-    """CheckpointNotFoundError for a missing ``load_from`` or backbone ``init_cfg`` Pretrained checkpoint."""
+    """CheckpointNotFoundError for a missing ``load_from`` or backbone ``init_cfg`` Pretrained checkpoint.
+
+    A list ``init_cfg`` holding ``type='Pretrained'`` is a ConfigError: it would bypass the strict loader.
+    """
     load_from = cfg.get('load_from')
     if isinstance(load_from, str) and '://' not in load_from and not osp.isfile(load_from):
         raise CheckpointNotFoundError(f'load_from: checkpoint not found: {load_from!r}')
     backbone = cfg.get('model', {}).get('backbone') if isinstance(cfg.get('model'), dict) else None
     init_cfg = backbone.get('init_cfg') if isinstance(backbone, dict) else None
-    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+    from secvit_mm.models.pretrained import pretrained_init_cfg
+    if pretrained_init_cfg(init_cfg, 'model.backbone') is not None:
         ckpt = init_cfg.get('checkpoint')
         if isinstance(ckpt, str) and '://' not in ckpt and not osp.isfile(ckpt):
+            family = family_of_type(backbone.get('type', ''))
+            if family is not None and family.converter:
+                how = f'convert the released weights with {family.converter} (README, "Pretrained weights")'
+            elif family is not None:
+                how = f'train configs/{family.name}_*_in1k.py first and put its checkpoint there'
+            else:
+                how = 'put the backbone checkpoint there'
             raise CheckpointNotFoundError(
-                f'model.backbone.init_cfg: pretrained checkpoint not found: {ckpt!r}; convert the '
-                'released weights with tools/convert_secvit.py / tools/convert_ceit.py (README, '
-                '"Pretrained weights"), or train from scratch with --cfg-options model.backbone.init_cfg=None')
+                f'model.backbone.init_cfg: pretrained checkpoint not found: {ckpt!r}; {how}, or train from '
+                'scratch with --cfg-options model.backbone.init_cfg=None')

@@ -19,7 +19,12 @@ __all__ = ['LOCK_NAME', 'check_checkpoint_fits', 'check_resume', 'clean_stale_tm
 
 
 def refuse_to_overwrite(work_dir: str, resume: bool) -> None:
-    """A new run must not overwrite the checkpoints of an earlier one in the same work dir."""
+    """OutputExistsError when a new run would overwrite the checkpoints of an earlier one.
+
+    Args:
+        work_dir (str): the run's work dir.
+        resume (bool): the run continues the earlier one (then nothing is refused).
+    """
     if resume or not osp.isdir(work_dir):
         return
     earlier = sorted(f for f in os.listdir(work_dir) if f.endswith('.pth') or f == 'last_checkpoint')
@@ -114,7 +119,13 @@ def _loop_position(cfg: Config):
 
 
 def check_resume(cfg: Config, checkpoint: dict, path: str) -> None:
-    """Refuse resuming a run that is already finished (mmengine would exit 0 doing nothing)."""
+    """RunFinishedError for resuming a run that is already finished (mmengine would exit 0 doing nothing).
+
+    Args:
+        cfg (Config): the config of the resumed run (its ``train_cfg`` limit).
+        checkpoint (dict): the loaded checkpoint (its ``meta`` epoch / iter).
+        path (str): the checkpoint's path, for the message.
+    """
     unit, limit = _loop_position(cfg)
     done = (checkpoint.get('meta') or {}).get(unit) if unit else None
     if isinstance(done, int) and isinstance(limit, int) and done >= limit:
@@ -126,7 +137,17 @@ def check_resume(cfg: Config, checkpoint: dict, path: str) -> None:
 
 
 def check_checkpoint_fits(model, path: str, what: str, allow: str) -> dict:
-    """Load ``path`` (safely); CheckpointMismatchError with the key table if it does not fit ``model``."""
+    """Load ``path`` (safely); CheckpointMismatchError with the key table if it does not fit ``model``.
+
+    Args:
+        model (nn.Module): the built model (a DDP or TTA wrapper is looked through).
+        path (str): the checkpoint.
+        what (str): what the checkpoint is for (``'resume'``, ``'test'``), for the message.
+        allow (str): how to go on anyway, appended to the message.
+
+    Returns:
+        dict: the loaded checkpoint.
+    """
     from mmengine.model import BaseTTAModel, is_model_wrapper
     from mmengine.runner.checkpoint import _load_checkpoint
 

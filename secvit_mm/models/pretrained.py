@@ -13,9 +13,38 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
 from ..errors import CheckpointContentError, CheckpointNotFoundError, ConfigError
+from ..families import family_of_type
 from ..utils.checkpoint import extract_state_dict, load_state_dict_strictly
 
-__all__ = ['load_pretrained_backbone']
+__all__ = ['load_pretrained_backbone', 'pretrained_init_cfg']
+
+
+def pretrained_init_cfg(init_cfg, name: str = 'backbone') -> Optional[dict]:
+    """The ``type='Pretrained'`` init config this package loads strictly, or None when there is none.
+
+    A list holding a ``Pretrained`` entry is refused: mmengine would run it through its own
+    ``PretrainedInit`` (``strict=False``, mismatches only logged), silently bypassing the strict
+    loader below.
+
+    Args:
+        init_cfg (dict | list[dict] | None): a backbone's ``init_cfg``.
+        name (str): how to name the backbone in the error. Defaults to ``'backbone'``.
+
+    Returns:
+        dict | None: ``init_cfg`` when it is a ``Pretrained`` dict, else None.
+
+    Raises:
+        ConfigError: ``init_cfg`` is a list with a ``type='Pretrained'`` entry.
+    """
+    if isinstance(init_cfg, dict):
+        return init_cfg if init_cfg.get('type') == 'Pretrained' else None
+    if isinstance(init_cfg, (list, tuple)) and any(
+            isinstance(c, dict) and c.get('type') == 'Pretrained' for c in init_cfg):
+        raise ConfigError(
+            f"{name} init_cfg is a list holding type='Pretrained': mmengine would load that checkpoint "
+            "non-strictly (mismatching keys only logged); give it alone, init_cfg=dict(type='Pretrained', "
+            "checkpoint=...), so every key is checked")
+    return None
 
 
 def load_pretrained_backbone(module: nn.Module,
@@ -42,7 +71,8 @@ def load_pretrained_backbone(module: nn.Module,
     name = type(module).__name__
     if not path:
         raise ConfigError(f"{name} init_cfg type='Pretrained' needs a 'checkpoint' path")
-    if '://' not in str(path) and not osp.isfile(path) and converter is None:
+    script = getattr(family_of_type(name), 'converter', None)
+    if '://' not in str(path) and not osp.isfile(path) and (converter is None or script is None):
         # No released weights to convert (e.g. SEC-Swin, SEC-FasterViT): the own classifier's checkpoint.
         raise CheckpointNotFoundError(
             f'{name} pretrained checkpoint not found: {path!r}. Train the ImageNet-1k classifier config of '
@@ -51,7 +81,7 @@ def load_pretrained_backbone(module: nn.Module,
     if '://' not in str(path) and not osp.isfile(path):
         raise CheckpointNotFoundError(
             f'{name} pretrained checkpoint not found: {path!r}. Get the released ImageNet-1k checkpoint '
-            f'and convert it (README, "Pretrained weights"): python tools/convert_{name.lower()}.py '
+            f'and convert it (README, "Pretrained weights"): python {script} '
             f'RELEASED.pth {path}; or train from random init with '
             "--cfg-options model.backbone.init_cfg=None")
     checkpoint = CheckpointLoader.load_checkpoint(path, map_location=init_cfg.get('map_location', 'cpu'))

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..input_checks import KeywordCheck, check_finite
-from ..pretrained import load_pretrained_backbone
+from ..pretrained import load_pretrained_backbone, pretrained_init_cfg
 
 __all__ = ['BaseBackbone', 'check_head_dims', 'check_stage_args', 'drop_path_rates', 'init_transformer_weights',
            'per_stage']
@@ -217,7 +217,7 @@ class BaseBackbone(KeywordCheck, BaseModule):
     def init_weights(self) -> None:
         if self.is_init:
             return super().init_weights()  # mmengine warns and does nothing
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+        if pretrained_init_cfg(self.init_cfg, type(self).__name__) is not None:
             # Instead of mmengine's PretrainedInit, which loads with strict=False and only logs what
             # did not match: converts released checkpoints and refuses a half-matching one.
             load_pretrained_backbone(self, self.init_cfg, **self.pretrained_loader_args())
