@@ -18,13 +18,12 @@ from secvit_mm.apis.config import (add_dump, default_work_dir, enable_amp, enabl
                                    enable_visualization, load_config)
 from secvit_mm.checks.data import check_head_classes, enforce_data_checks
 from secvit_mm.checks.preflight import (check_checkpoint_paths, check_data_paths, check_dataloader_keys,
-                                        check_neck_channels)
+                                        check_neck_channels, leaf_datasets)
 from secvit_mm.checks.run_guards import (check_checkpoint_fits, check_resume, clean_stale_tmp,
                                          refuse_to_overwrite, resume_checkpoint, work_dir_lock)
 from secvit_mm.errors import CheckpointNotFoundError
-from secvit_mm.utils.file_guard import guard_file_loading
 
-__all__ = ['MODES', 'build_runner', 'prepare_run', 'use_gloo_without_cuda']
+__all__ = ['MODES', 'build_runner', 'guard_file_loading', 'prepare_run', 'use_gloo_without_cuda']
 
 MODES = ('train', 'test')
 
@@ -51,6 +50,33 @@ def use_gloo_without_cuda(cfg: Config) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def _loads_a_file(transform) -> bool:
+    kind = transform.get('type') if isinstance(transform, dict) else None
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return name.split('.')[-1].startswith('Load')
+
+
+def guard_file_loading(cfg: Config, splits=('train', 'val', 'test')) -> None:
+    """Wrap each top-level ``Load*`` transform of the splits' pipelines in ``FileReadGuard``.
+
+    A file the run cannot decode then ends it in one line naming the file
+    (:mod:`secvit_mm.utils.file_guard`) instead of a DataLoader worker's trace.
+
+    Args:
+        cfg (Config): The run's config; its dataset pipelines are changed in place.
+        splits (Sequence[str]): The splits whose dataloaders the run uses.
+    """
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for dataset in leaf_datasets(loader.get('dataset')):
+            pipeline = dataset.get('pipeline')
+            if isinstance(pipeline, (list, tuple)):
+                dataset['pipeline'] = [dict(type='FileReadGuard', transform=t) if _loads_a_file(t) else t
+                                       for t in pipeline]
 
 
 def build_runner(cfg: Config) -> Runner:

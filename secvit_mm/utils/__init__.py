@@ -14,7 +14,7 @@ from secvit_mm.engine.hooks import (ATOMIC_BACKEND_ARGS, AtomicCheckpointHook, A
                                     set_rng_state)
 from secvit_mm.errors import EmptyGroundTruthError, UnsafeCheckpointError
 
-from .file_guard import FileReadGuard, guard_file_loading
+from .file_guard import FileReadGuard
 from .safe_load import SAFE_GLOBALS, load_checkpoint_safely, register_safe_globals
 
 __all__ = [
@@ -22,5 +22,5 @@ __all__ = [
     'atomic_write', 'SAFE_GLOBALS', 'UnsafeCheckpointError',
     'load_checkpoint_safely', 'register_safe_globals', 'GroundTruthGuardHook',
     'EmptyGroundTruthError', 'RNGStateHook', 'get_rng_state', 'set_rng_state',
-    'FileReadGuard', 'guard_file_loading'
+    'FileReadGuard'
 ]

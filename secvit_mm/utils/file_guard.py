@@ -4,7 +4,8 @@ The fast data checks of ``tools/train.py`` / ``tools/test.py`` read image header
 cut short after its header passes them. When the run then meets it, mmcv's ``LoadImageFromFile``
 asserts ``failed to load image`` (Pillow, for label maps: ``image file is truncated``), and the
 error arrives as a 50-line trace, re-raised from a DataLoader worker. The tools wrap each
-``Load*`` transform of the pipelines in this guard (:func:`guard_file_loading`), which turns a
+``Load*`` transform of the pipelines in this guard (``secvit_mm.apis.runner.guard_file_loading``),
+which turns a
 failure to read or decode the file into :class:`DataFileError` naming the file.
 """
 from mmcv.transforms import BaseTransform
@@ -12,7 +13,7 @@ from mmengine.registry import TRANSFORMS
 
 from secvit_mm.errors import DataFileError
 
-__all__ = ['FileReadGuard', 'guard_file_loading']
+__all__ = ['FileReadGuard']
 
 try:  # cv2's decoder error; the OpenCV of mmcv is always there, but keep the guard importable
     from cv2 import error as _Cv2Error
@@ -51,30 +52,3 @@ class FileReadGuard(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.loader!r})'
-
-
-def _loads_a_file(transform) -> bool:
-    kind = transform.get('type') if isinstance(transform, dict) else None
-    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-    return name.split('.')[-1].startswith('Load')
-
-
-def guard_file_loading(cfg, splits=('train', 'val', 'test')) -> None:
-    """Wrap each top-level ``Load*`` transform of the splits' pipelines in :class:`FileReadGuard`.
-
-    Args:
-        cfg (Config): The run's config; its dataset pipelines are changed in place.
-        splits (Sequence[str]): The splits whose dataloaders the run uses.
-    """
-    from secvit_mm.checks.preflight import leaf_datasets
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader')
-        if not isinstance(loader, dict):
-            continue
-        for dataset in leaf_datasets(loader.get('dataset')):
-            pipeline = dataset.get('pipeline')
-            if isinstance(pipeline, (list, tuple)):
-                dataset['pipeline'] = [
-                    dict(type='FileReadGuard', transform=t)
-                    if _loads_a_file(t) else t
-                    for t in pipeline]
