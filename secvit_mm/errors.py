@@ -42,7 +42,7 @@ __all__ = [
     'EXIT_OK', 'EXIT_USER', 'EXIT_USAGE', 'EXIT_RUN', 'EXIT_ENV', 'SecvitError',
     'ToolExit', 'UsageError', 'ConfigError', 'ConfigOptionError', 'OutputPathError', 'InputError',
     'VideoReadError',
-    'PathNotFoundError', 'DataError', 'DataNotFoundError', 'DataCheckError',
+    'PathNotFoundError', 'DataError', 'DataNotFoundError', 'DataCheckError', 'DataFileError',
     'EmptyGroundTruthError', 'CheckpointError', 'CheckpointNotFoundError', 'CheckpointReadError',
     'UnsafeCheckpointError', 'CheckpointContentError', 'CheckpointMismatchError', 'RunStateError',
     'WorkDirLockedError', 'RunFinishedError', 'OutputExistsError', 'EnvironmentProblem',
@@ -127,6 +127,17 @@ class DataNotFoundError(DataError, FileNotFoundError):
 
 class DataCheckError(DataError, RuntimeError):
     """A split would waste the run; the message is the problem table and how to go on."""
+
+
+class DataFileError(DataError, RuntimeError):
+    """A data file (image, label map) the run met cannot be read or decoded (e.g. a truncated JPEG)."""
+
+    def __init__(self, message: str):
+        # torch re-raises a DataLoader worker's exception as ``type(err)(worker traceback)``:
+        # keep the one line the worker raised.
+        if 'Original Traceback' in message:
+            message = message.rstrip().splitlines()[-1].split(': ', 1)[-1]
+        super().__init__(message)
 
 
 class EmptyGroundTruthError(DataError, RuntimeError):

@@ -13,8 +13,8 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import DET_CONFIG, SEG_CONFIG, broken_copy, edit_coco, options_for
-from secvit_mm.datasets import make_ade20k_demo, make_coco_instance_demo
+from conftest import DEMO_SEG_CONFIG, DET_CONFIG, SEG_CONFIG, broken_copy, edit_coco, options_for
+from secvit_mm.datasets import DEMO_COCO_CLASSES, make_ade20k_demo, make_coco_instance_demo
 from secvit_mm.checks.data import check_datasets, enforce_data_checks, format_reports, has_errors
 from secvit_mm.errors import DataCheckError
 
@@ -134,6 +134,35 @@ def _most_images_missing(coco, root):
         os.remove(osp.join(root, 'train2017', info['file_name']))
 
 
+def _duplicate_image_id(coco, root):
+    coco['images'][1]['id'] = coco['images'][0]['id']
+
+
+def _picture_listed_twice(coco, root):
+    coco['images'][1]['file_name'] = coco['images'][0]['file_name']
+    coco['images'][1].update(width=coco['images'][0]['width'], height=coco['images'][0]['height'])
+
+
+def _duplicate_annotation_id(coco, root):
+    coco['annotations'][1]['id'] = coco['annotations'][0]['id']
+
+
+def _bbox_as_strings(coco, root):
+    coco['annotations'][0]['bbox'] = [str(v) for v in coco['annotations'][0]['bbox']]
+
+
+def _area_as_string(coco, root):
+    coco['annotations'][0]['area'] = str(coco['annotations'][0]['area'])
+
+
+def _polygon_as_strings(coco, root):
+    coco['annotations'][0]['segmentation'] = [[str(v) for v in coco['annotations'][0]['segmentation'][0]]]
+
+
+def _width_as_string(coco, root):
+    coco['images'][0]['width'] = str(coco['images'][0]['width'])
+
+
 # (id, change, substring of the problem that must be named, refused by train.py)
 COCO_CASES = [
     ('polygons < 3 points', _every_polygon_two_points, 'polygon with fewer than 3 points', True),
@@ -149,6 +178,13 @@ COCO_CASES = [
     ('4000x10 image', _extreme_aspect_ratio, 'extreme aspect ratio', True),
     ('most images missing', _most_images_missing, 'most images would be lost', True),
     ('empty annotation list', _no_annotations, 'empty annotation list', True),
+    ('two images with one id', _duplicate_image_id, 'image id shared by several images', True),
+    ('one picture under two ids', _picture_listed_twice, 'picture listed more than once', True),
+    ('two annotations with one id', _duplicate_annotation_id, 'annotation id used more than once', True),
+    ('bbox as strings', _bbox_as_strings, 'number written as text', True),
+    ('area as a string', _area_as_string, 'number written as text', True),
+    ('polygon as strings', _polygon_as_strings, 'number written as text', True),
+    ('width as a string', _width_as_string, 'number written as text', True),
 ]
 
 
@@ -219,11 +255,25 @@ def _label_map_missing(root):
     os.remove(osp.join(root, 'annotations', 'validation', name))
 
 
+def _label_maps_rgb(root):
+    for name in os.listdir(osp.join(root, 'annotations', 'validation')):
+        path = osp.join(root, 'annotations', 'validation', name)
+        Image.open(path).convert('RGB').save(path)  # same values, three channels
+
+
+def _label_maps_jpeg(root):
+    for name in os.listdir(osp.join(root, 'annotations', 'validation')):
+        path = osp.join(root, 'annotations', 'validation', name)
+        Image.open(path).save(path, format='JPEG', quality=95)  # still named .png
+
+
 ADE_CASES = [
     ('label values above the class count', _labels_above_class_count,
      'label values outside 1..150 (0 = ignored, reduce_zero_label) and the ignore index 255'),
     ('label map of another size', _label_map_other_size, 'image size differs from the annotation'),
     ('label map missing', _label_map_missing, 'label map missing'),
+    ('3-channel label maps', _label_maps_rgb, 'label map with more than one channel'),
+    ('JPEG label maps', _label_maps_jpeg, 'label map in a lossy format'),
 ]
 
 
@@ -272,3 +322,146 @@ def test_a_config_class_without_any_category_is_named(demo_data):
     cfg.train_dataloader.dataset.metainfo = dict(classes=('circle', 'square', 'triangle', 'star', 'hexagon'))
     reports, found = problems(cfg, ('train', ))
     assert found['class of the config that matches no category name (it gets no example)'].files == ['hexagon']
+
+
+# ----------------------------------------------------------------------------- issue 20
+
+
+def test_duplicate_image_ids_in_val_are_refused_where_mmdet_would_keep_one_picture(demo_data, tmp_path, capsys):
+    """mmdet's own CocoDataset keeps one image of the shared id (the claim of the check) and test.py refuses."""
+    from mmdet.datasets import CocoDataset
+
+    from tools.check_data import main
+    root = broken_copy(demo_data, tmp_path, 'coco', edit_coco('val2017', _duplicate_image_id))
+    dataset = CocoDataset(data_root=root + '/', ann_file='annotations/instances_val2017.json',
+                          data_prefix=dict(img='val2017/'), metainfo=dict(classes=DEMO_COCO_CLASSES),
+                          test_mode=True, pipeline=[])
+    assert len(dataset) == 1  # of the 2 val images
+    assert main([DET_CONFIG, '--split', 'val', '--cfg-options', *options_for(root, 'coco')]) == 1
+    assert 'image id shared by several images' in capsys.readouterr().out
+    with pytest.raises(DataCheckError, match='image id shared by several images'):
+        enforce_data_checks(config_for(root, 'coco'), ('test', ), 'tools/test.py')
+
+
+def test_empty_val_annotations_are_refused_instead_of_every_metric_being_minus_one(demo_data, tmp_path, capsys):
+    from tools.check_data import main
+    root = broken_copy(demo_data, tmp_path, 'coco', edit_coco('val2017', _no_annotations))
+    assert main([DET_CONFIG, '--split', 'val', '--cfg-options', *options_for(root, 'coco')]) == 1
+    assert 'no object to score in this evaluated split (every metric would be -1)' in capsys.readouterr().out
+    with pytest.raises(DataCheckError, match='no object to score'):
+        enforce_data_checks(config_for(root, 'coco'), ('val', ), 'tools/train.py')
+    # a split of images only, written out for a server (format_only), is what test-dev is: allowed
+    cfg = config_for(root, 'coco')
+    cfg.test_evaluator = dict(cfg.test_evaluator, format_only=True, outfile_prefix=str(tmp_path / 'r'))
+    assert not has_errors(check_datasets(cfg, ('test', ), fast=True))
+
+
+def _cut_after_header(path: str) -> None:
+    """Keep a JPEG's header (size readable) and drop everything from its first scan on."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(data[:data.index(b'\xff\xda')])
+
+
+def test_a_jpeg_cut_after_its_header_is_named_by_the_full_check_though_the_fast_one_passes(demo_data, tmp_path,
+                                                                                           capsys):
+    from tools.check_data import main
+
+    def cut_first(coco, root):
+        _cut_after_header(osp.join(root, 'val2017', coco['images'][0]['file_name']))
+    root = broken_copy(demo_data, tmp_path, 'coco', edit_coco('val2017', cut_first))
+    assert not has_errors(enforce_data_checks(config_for(root, 'coco'), ('test', ), 'tools/test.py'))
+    assert main([DET_CONFIG, '--split', 'val', '--cfg-options', *options_for(root, 'coco')]) == 1
+    assert 'image file unreadable (not an image or truncated)' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_a_truncated_image_met_by_a_run_ends_it_in_one_line_naming_the_file(demo_data, tmp_path, tool, capsys):
+    """The fast checks read headers only; the run meets the file in a DataLoader worker."""
+    from secvit_mm.cli import run_cli
+    from secvit_mm.errors import EXIT_USER, ToolExit
+    split = 'train2017' if tool == 'train' else 'val2017'
+    with open(demo_data / 'coco' / 'annotations' / f'instances_{split}.json') as f:
+        first = json.load(f)['images'][0]['file_name']
+    root = broken_copy(demo_data, tmp_path, 'coco',
+                       lambda root: _cut_after_header(osp.join(root, split, first)))
+    argv = [DET_CONFIG, '--work-dir', str(tmp_path / 'work'), '--cfg-options', *options_for(root, 'coco')]
+    if tool == 'train':
+        from tools.train import main
+        argv += ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=4']
+    else:
+        from tools.test import main
+        argv.insert(1, 'random')
+    with pytest.raises(ToolExit) as info:
+        run_cli(main, argv)
+    assert info.value.code == EXIT_USER
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('error: ') and err[0].count(first) == 1, err
+    assert 'cannot read or decode this file' in err[0] and 'check_data.py' in err[0]
+
+
+HEAD_CASES = [
+    ('detection box head narrower', 'coco', ['model.roi_head.bbox_head.num_classes=3'],
+     'model.roi_head.bbox_head.num_classes=3, but the train and val data has 4 classes'),
+    ('detection box and mask heads narrower', 'coco',
+     ['model.roi_head.bbox_head.num_classes=3', 'model.roi_head.mask_head.num_classes=3'],
+     'model.roi_head.bbox_head.num_classes=3, model.roi_head.mask_head.num_classes=3, but the'),
+    ('detection mask head wider', 'coco', ['model.roi_head.mask_head.num_classes=5'],
+     'model.roi_head.mask_head.num_classes=5, but the'),
+    ('segmentation decode head narrower', 'ade', ['model.decode_head.num_classes=149'],
+     'model.decode_head.num_classes=149, but the'),
+    ('segmentation auxiliary head wider', 'ade', ['model.auxiliary_head.num_classes=151'],
+     'model.auxiliary_head.num_classes=151, but the'),
+    ('val classes in another order', 'coco',
+     ['val_dataloader.dataset.metainfo.classes=[circle,square,star,triangle]'],
+     "the train and val data name different classes (label 2 is 'triangle' in one, 'star' in the other)"),
+]
+
+
+@pytest.mark.parametrize('kind, options, named', [c[1:] for c in HEAD_CASES], ids=[c[0] for c in HEAD_CASES])
+def test_heads_and_classes_that_disagree_are_refused_by_check_data_and_before_training(
+        demo_data, tmp_path, kind, options, named, capsys):
+    from secvit_mm.cli import run_cli
+    from secvit_mm.errors import EXIT_USAGE, ToolExit
+    from tools.check_data import main as check_main
+    from tools.train import main as train_main
+    config = DET_CONFIG if kind == 'coco' else DEMO_SEG_CONFIG
+    opts = [*options_for(str(demo_data / kind), kind), *options]
+    assert check_main([config, '--cfg-options', *opts]) == 1
+    out = capsys.readouterr().out
+    assert 'head num_classes differs from the' in out or 'classes differ from those of the first split' in out
+    work = tmp_path / 'work'
+    with pytest.raises(ToolExit) as info:
+        run_cli(train_main, [config, '--work-dir', str(work), '--cfg-options', *opts])
+    assert info.value.code == EXIT_USAGE  # a config that cannot work
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0] and 'metainfo.classes' in err[0], err
+    assert not work.exists()  # refused before anything was built or written
+
+
+def test_cascade_stages_and_single_stage_heads_are_checked_against_the_dataset(repo_root):
+    from secvit_mm.checks.data import head_class_mismatches
+    cascade = Config.fromfile(osp.join(repo_root, 'configs/cascade_mask_rcnn_secvit_t_1x.py'))
+    cascade.model.roi_head.bbox_head[1].num_classes = 79
+    found = head_class_mismatches(cascade, ('train', ))
+    assert len(found) == 1 and found[0].startswith(
+        'model.roi_head.bbox_head.1.num_classes=79, but the train data has 80 classes (person, ')
+    retinanet = Config.fromfile(osp.join(repo_root, 'configs/retinanet_secvit_t_1x.py'))
+    retinanet.model.bbox_head.num_classes = 81
+    assert 'model.bbox_head.num_classes=81, but the' in head_class_mismatches(retinanet, ('val', ))[0]
+
+
+def test_every_shipped_config_has_heads_that_fit_its_datasets(repo_root):
+    import glob
+
+    from secvit_mm.checks.data import head_class_mismatches
+    configs = sorted(glob.glob(osp.join(repo_root, 'configs', '**', '*.py'), recursive=True))
+    wrong = {}
+    for path in configs:
+        if '_base_' in path:
+            continue
+        found = head_class_mismatches(Config.fromfile(path))
+        if found:
+            wrong[osp.relpath(path, repo_root)] = found
+    assert not wrong

@@ -1,9 +1,10 @@
 """Building the Runner, and :func:`prepare_run`: the one pre-run sequence of tools/train.py and tools/test.py.
 
 The order of the checks is written once, here: launcher environment, config, output folders,
-paths, dataloader keys and values, neck channels, checkpoints, the fast data checks, then the
-work-dir lock (tools/test.py: of its ``test/`` subfolder) and the resume guards, the Runner, and the
-fit of the checkpoint to its model.
+paths, dataloader keys and values, neck channels, heads vs the datasets' classes, checkpoints, the
+fast data checks, then the work-dir lock (tools/test.py: of its ``test/`` subfolder) and the resume
+guards, the guard on files the run cannot decode, the Runner, and the fit of the checkpoint to its
+model.
 """
 import argparse
 import contextlib
@@ -17,16 +18,17 @@ from mmengine.runner import Runner
 
 from secvit_mm.apis.config import (add_dump, default_work_dir, enable_amp, enable_auto_scale_lr, enable_tta,
                                    enable_visualization, load_config)
-from secvit_mm.checks.data import enforce_data_checks
+from secvit_mm.checks.data import check_head_classes, enforce_data_checks
 from secvit_mm.checks.outputs import check_output_dir, check_outputs_apart, input_folders
 from secvit_mm.checks.preflight import (check_checkpoint_paths, check_data_paths, check_dataloader_keys,
-                                        check_dataloader_values, check_launcher_env, check_neck_channels)
+                                        check_dataloader_values, check_launcher_env, check_neck_channels,
+                                        leaf_datasets)
 from secvit_mm.checks.run_guards import (check_checkpoint_fits, check_resume, clean_stale_tmp,
                                          refuse_to_overwrite, resume_checkpoint, work_dir_lock)
 from secvit_mm.engine.hooks.atomic_checkpoint import atomic_output
 from secvit_mm.errors import CheckpointNotFoundError
 
-__all__ = ['MODES', 'build_runner', 'prepare_run', 'use_gloo_without_cuda']
+__all__ = ['MODES', 'build_runner', 'guard_file_loading', 'prepare_run', 'use_gloo_without_cuda']
 
 MODES = ('train', 'test')
 #: tools/test.py runs in this subfolder of its work dir: the Runner writes its config copy and logs
@@ -56,6 +58,33 @@ def use_gloo_without_cuda(cfg: Config) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def _loads_a_file(transform) -> bool:
+    kind = transform.get('type') if isinstance(transform, dict) else None
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return name.split('.')[-1].startswith('Load')
+
+
+def guard_file_loading(cfg: Config, splits=('train', 'val', 'test')) -> None:
+    """Wrap each top-level ``Load*`` transform of the splits' pipelines in ``FileReadGuard``.
+
+    A file the run cannot decode then ends it in one line naming the file
+    (:mod:`secvit_mm.utils.file_guard`) instead of a DataLoader worker's trace.
+
+    Args:
+        cfg (Config): The run's config; its dataset pipelines are changed in place.
+        splits (Sequence[str]): The splits whose dataloaders the run uses.
+    """
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for dataset in leaf_datasets(loader.get('dataset')):
+            pipeline = dataset.get('pipeline')
+            if isinstance(pipeline, (list, tuple)):
+                dataset['pipeline'] = [dict(type='FileReadGuard', transform=t) if _loads_a_file(t) else t
+                                       for t in pipeline]
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -132,6 +161,7 @@ def prepare_run(args: argparse.Namespace, mode: str) -> Iterator[Runner]:
     check_dataloader_keys(cfg, splits)
     check_dataloader_values(cfg, splits)
     check_neck_channels(cfg)
+    check_head_classes(cfg, splits)
     if train and not cfg.get('resume'):
         check_checkpoint_paths(cfg)
     if not args.skip_data_check:
@@ -141,6 +171,7 @@ def prepare_run(args: argparse.Namespace, mode: str) -> Iterator[Runner]:
         hooks = list(cfg.get('custom_hooks') or [])
         if not any(h.get('type') == 'GroundTruthGuardHook' for h in hooks):
             cfg.custom_hooks = hooks + [dict(type='GroundTruthGuardHook')]
+        guard_file_loading(cfg, splits)
         with work_dir_lock(cfg.work_dir):
             refuse_to_overwrite(cfg.work_dir, bool(cfg.get('resume')))
             clean_stale_tmp(cfg.work_dir)
@@ -160,6 +191,7 @@ def prepare_run(args: argparse.Namespace, mode: str) -> Iterator[Runner]:
         enable_visualization(cfg, args.show_dir)
     if args.out:
         add_dump(cfg, args.out, args.overwrite)
+    guard_file_loading(cfg, splits)
     # Under its own lock (two tests into one work dir would share the config copy and logs); --out
     # appears only once complete, so a killed run leaves an earlier file whole.
     with work_dir_lock(cfg.work_dir), (atomic_output(args.out) if args.out else contextlib.nullcontext()) as tmp:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import os.path as osp
 from collections import Counter
@@ -21,11 +22,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from secvit_mm.checks.preflight import leaf_datasets
-from secvit_mm.errors import DataCheckError
+from secvit_mm.errors import ConfigError, DataCheckError
 
 __all__ = [
-    'Problem', 'SplitReport', 'check_datasets', 'enforce_data_checks',
-    'format_reports', 'has_errors', 'write_fix_report', 'FAST_HEADER_SAMPLE', 'FAST_LABEL_SAMPLE', 'MOST_IMAGES'
+    'Problem', 'SplitReport', 'check_datasets', 'check_head_classes', 'enforce_data_checks',
+    'format_reports', 'has_errors', 'head_class_mismatches', 'write_fix_report', 'FAST_HEADER_SAMPLE',
+    'FAST_LABEL_SAMPLE', 'MOST_IMAGES'
 ]
 
 ERROR, WARNING, INFO = 'error', 'warning', 'info'
@@ -69,6 +71,7 @@ class SplitReport:
     problems: dict = field(default_factory=dict)  # what -> Problem
     checked: bool = True
     unit: str = 'objects'
+    evaluated: bool = False  # an evaluator scores predictions on this split against its annotations
 
     def problem(self, severity: str, what: str, fix: str) -> Problem:
         if what not in self.problems:
@@ -76,11 +79,16 @@ class SplitReport:
         return self.problems[what]
 
     def add_refusals(self) -> None:
-        """The three conditions that make a run pointless, as errors of their own."""
+        """The four conditions that make a run pointless, as errors of their own."""
         if self.objects and not self.objects_kept and self.class_objects:
             self.problem(ERROR, f'every {self.unit[:-1]} of the split would be dropped',
                          'fix the problems above; nothing would be learned or measured').add(
                              '-', self.objects)
+        elif self.evaluated and self.images and not self.objects_kept:
+            # CocoMetric on ground truth without objects: every AP is -1, exit 0, nothing said.
+            self.problem(ERROR, f'no {self.unit[:-1]} to score in this evaluated split (every '
+                         'metric would be -1)', 'give the split its annotations; a split of images '
+                         'only (e.g. test-dev) needs format_only=True in its evaluator').add('-', 0)
         else:
             for name, (candidates, kept) in self.class_objects.items():
                 if candidates and not kept:
@@ -214,12 +222,14 @@ def _applies_exif(pipeline) -> bool:
 
 
 def _check_image_file(report: SplitReport, path: str, name: str, expected_hw, resize,
-                      exists: bool, read_header: bool, exif: bool = True) -> bool:
+                      exists: bool, read_header: bool, exif: bool = True,
+                      decode: bool = False) -> bool:
     """Existence, readability, EXIF orientation, size vs annotation, resize; False if lost.
 
     A missing or unreadable image, or one the resize cannot handle, stops the run when it is
     loaded (error); an EXIF-turned image only teaches wrong boxes (warning, counted as lost, so
-    a split where most images are turned is refused).
+    a split where most images are turned is refused). ``decode`` (the full check) also decodes
+    the pixels: a file cut short after its header has a readable header.
     """
     if not exists:
         report.problem(ERROR, 'image file missing', 'restore the file or remove it from the '
@@ -231,6 +241,8 @@ def _check_image_file(report: SplitReport, path: str, name: str, expected_hw, re
         with Image.open(path) as img:
             w, h = img.size
             orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+            if decode:
+                img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         report.problem(ERROR, 'image file unreadable (not an image or truncated)',
                        'replace the file or remove it from the annotations').add(name)
@@ -263,6 +275,79 @@ def _files_in(directory: str) -> set:
 
 
 # ----------------------------------------------------------------------------- detection (COCO)
+
+
+def _is_number(value) -> bool:
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+def _numbers(values, length: Optional[int] = None) -> bool:
+    # type() instead of isinstance: fast enough for COCO's polygons, and a bool is not a number here
+    return (isinstance(values, list) and (length is None or len(values) == length)
+            and all(type(v) in (int, float) for v in values))
+
+
+def _non_numeric_fields(ann: dict) -> list:
+    """The fields of a COCO annotation that must hold numbers and do not (e.g. the string "44.1").
+
+    mmdet computes with them as they are (``CocoDataset.parse_data_info``: ``x1 + w``,
+    ``ann['area'] <= 0``; polygons go to ``PolygonMasks``), so a string is a TypeError mid-run.
+    """
+    bad = []
+    if 'bbox' in ann and not _numbers(ann['bbox'], 4) and isinstance(ann['bbox'], list) \
+            and len(ann['bbox']) == 4:
+        bad.append(f'bbox {ann["bbox"]}')
+    if 'area' in ann and not _is_number(ann['area']):
+        bad.append(f'area {ann["area"]!r}')
+    seg = ann.get('segmentation')
+    if isinstance(seg, list) and not all(_numbers(p) for p in seg):
+        bad.append('segmentation ' + str(next(p for p in seg if not _numbers(p)))[:40])
+    return bad
+
+
+def _check_coco_ids(report: SplitReport, images: list, anns: list) -> None:
+    """Ids and pictures that must be unique: mmdet's COCO index keys images and annotations by id.
+
+    ``COCO.createIndex`` keeps the last image of an id (the others vanish) and gives it the
+    annotations of all of them; ``CocoDataset.load_data_list`` asserts unique annotation ids;
+    a picture under two ids is trained twice or scored against half of its objects.
+    """
+    by_id, by_file = {}, {}
+    for info in images:
+        by_id.setdefault(info.get('id'), []).append(str(info.get('file_name')))
+        by_file.setdefault(info.get('file_name'), []).append(info.get('id'))
+    for image_id, names in by_id.items():
+        if len(names) > 1:
+            report.problem(ERROR, 'image id shared by several images (mmdet keeps one of the pictures '
+                           'and gives it the objects of all)', 'give every image its own id and its '
+                           'annotations that image_id').add(f'id {image_id}: {", ".join(names[:4])}',
+                                                             len(names) - 1)
+    for name, ids in by_file.items():
+        if len(ids) > 1:
+            report.problem(ERROR, 'picture listed more than once in images (trained twice, or scored '
+                           'against part of its objects)', 'list each file once, with all its '
+                           'annotations under its one id').add(f'{name} (ids {ids[:4]})', len(ids) - 1)
+    counts = Counter(ann.get('id') for ann in anns)
+    for ann_id, n in counts.items():
+        if n > 1:
+            report.problem(ERROR, 'annotation id used more than once (mmdet: AssertionError '
+                           '"Annotation ids ... are not unique"; COCO evaluation keeps one)',
+                           'give every annotation its own id').add(f'id {ann_id}', n - 1)
+
+
+def _check_image_numbers(report: SplitReport, images: list) -> None:
+    for info in images:
+        bad = [f'{k} {info.get(k, "missing")!r}' for k in ('width', 'height')
+               if not _is_number(info.get(k))]
+        if bad:
+            report.problem(ERROR, _NON_NUMERIC, _NON_NUMERIC_FIX).add(
+                f'{info.get("file_name")} ({", ".join(bad)})')
+            info.pop('width', None), info.pop('height', None)  # not compared with the file below
+
+
+_NON_NUMERIC = ('number written as text or other non-number in bbox / area / segmentation / '
+                'width / height (mmdet: TypeError mid-run)')
+_NON_NUMERIC_FIX = 'write plain JSON numbers (44.1, not "44.1")'
 
 
 def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: bool) -> None:
@@ -305,7 +390,10 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
                        f'set metainfo.classes to the category names '
                        f'{sorted(cat_names.values())[:6]}').add(ann_file, 0)
 
-    image_by_id = {im['id']: im for im in images}
+    images = [dict(im) for im in images]  # width/height may be set aside below
+    _check_coco_ids(report, images, anns)
+    _check_image_numbers(report, images)
+    image_by_id = {im.get('id'): im for im in images}
     report.images = len(images)
     if not images:
         report.problem(ERROR, 'annotation file lists no image', 'fix the file or ann_file').add(ann_file, 0)
@@ -342,15 +430,22 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
             report.problem(WARNING, 'annotation of an image id not in images (dropped)',
                            'fix image_id').add(name)
             continue
+        non_numeric = _non_numeric_fields(ann)
+        if non_numeric:
+            report.problem(ERROR, _NON_NUMERIC, _NON_NUMERIC_FIX).add(f'{name} ({"; ".join(non_numeric)})')
+            continue
         # CocoDataset.parse_data_info: box clipped to the image must have an area; w, h >= 1.
-        try:
-            x1, y1, w, h = (float(v) for v in ann['bbox'])
-        except (KeyError, TypeError, ValueError):
+        if not _numbers(ann.get('bbox'), 4):
             report.problem(ERROR, 'annotation without a valid bbox [x, y, w, h]', 'fix bbox').add(name)
             continue
-        inter_w = max(0.0, min(x1 + w, info['width']) - max(x1, 0.0))
-        inter_h = max(0.0, min(y1 + h, info['height']) - max(y1, 0.0))
-        if inter_w * inter_h == 0 or ann.get('area', 1) <= 0 or w < 1 or h < 1:
+        if 'area' not in ann:
+            report.problem(ERROR, "annotation without 'area' (mmdet: KeyError mid-run)",
+                           'add the area of each object (w * h of its box will do)').add(name)
+            continue
+        x1, y1, w, h = ann['bbox']
+        inter_w = max(0.0, min(x1 + w, info.get('width', x1 + w)) - max(x1, 0.0))
+        inter_h = max(0.0, min(y1 + h, info.get('height', y1 + h)) - max(y1, 0.0))
+        if inter_w * inter_h == 0 or ann['area'] <= 0 or w < 1 or h < 1:
             report.problem(WARNING, 'degenerate box (width or height < 1 px, zero area, or '
                            'outside the image; dropped by the dataset)', 'fix or remove the '
                            'box').add(f'{name} (bbox {ann["bbox"]})')
@@ -374,11 +469,12 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
     headers = _evenly(images, FAST_HEADER_SAMPLE if fast else None)
     min_size = filter_cfg.get('min_size', 0) or 0
     for i, info in enumerate(images):
-        name = info['file_name']
+        name = str(info.get('file_name'))
         path = osp.join(img_dir, name)
         exists = (name in files) if osp.dirname(name) == '' else osp.isfile(path)
-        if not _check_image_file(report, path, name, (info.get('height'), info.get('width')),
-                                 resize, exists, i in headers, _applies_exif(pipeline)):
+        recorded_hw = (info['height'], info['width']) if 'height' in info and 'width' in info else None
+        if not _check_image_file(report, path, name, recorded_hw, resize, exists, i in headers,
+                                 _applies_exif(pipeline), decode=not fast):
             report.images_lost += 1
             continue
         # CocoDataset.filter_data: filter_empty_gt drops images without an object of a class;
@@ -387,7 +483,7 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
             report.images_lost += 1
             report.problem(INFO, 'image without an object of a class (skipped by filter_empty_gt)',
                            'nothing to do if intended').add(name)
-        elif min(info.get('width', 0), info.get('height', 0)) < min_size:
+        elif recorded_hw is not None and min(recorded_hw) < min_size:
             report.images_lost += 1
             report.problem(WARNING, f'image smaller than filter_cfg.min_size={min_size} (skipped)',
                            'nothing to do if intended').add(name)
@@ -397,6 +493,31 @@ def _check_coco(report: SplitReport, ds_cfg: dict, cls, fast: bool, test_mode: b
 
 
 # ----------------------------------------------------------------------------- segmentation
+
+_LOSSY_FORMATS = ('JPEG', 'MPO', 'WEBP')
+
+
+def _label_map_storage_problem(report: SplitReport, seg, seg_name: str) -> bool:
+    """True (and an error) if a label map is not one channel of class indices, stored losslessly.
+
+    mmseg's ``LoadAnnotations`` reads it with ``flag='unchanged'`` and ``.squeeze()``: 3 channels
+    stay 3 (the metric fails after the whole test), and JPEG compression changes the class index
+    of the pixels along every edge (wrong labels, no error).
+    """
+    bands = seg.getbands()
+    if len(bands) != 1:
+        report.problem(ERROR, 'label map with more than one channel (a colour picture, not class '
+                       'indices; mmseg fails at the metric)', 'save one channel of class indices '
+                       '(PIL mode L or P), e.g. map each colour to its index').add(
+                           f'{seg_name} ({seg.mode}, {len(bands)} channels)')
+        return True
+    # WebP may be lossless; PIL says so only as the VP8L chunk, so WebP is refused as a whole.
+    if seg.format in _LOSSY_FORMATS:
+        report.problem(ERROR, 'label map in a lossy format (compression changes the class of '
+                       'pixels along every edge)', 'save label maps as PNG (seg_map_suffix='
+                       "'.png')").add(f'{seg_name} ({seg.format})')
+        return True
+    return False
 
 
 def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
@@ -449,10 +570,14 @@ def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
             try:
                 with Image.open(seg_path) as seg:
                     seg_hw = seg.size[::-1]
-                    values = np.unique(np.asarray(seg)) if i in decode else None
+                    stored_wrong = _label_map_storage_problem(report, seg, seg_name)
+                    values = np.unique(np.asarray(seg)) if i in decode and not stored_wrong else None
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
                 report.images_lost += 1
                 report.problem(ERROR, 'label map unreadable', 'replace the file').add(seg_name)
+                continue
+            if stored_wrong:
+                report.images_lost += 1
                 continue
             if values is not None:
                 bad = values[(values > valid_max) & (values != ignore)]
@@ -472,7 +597,7 @@ def _check_seg(report: SplitReport, ds_cfg: dict, cls, fast: bool) -> None:
                                        seg_name)
                     continue
         if not _check_image_file(report, img_path, name, seg_hw, resize, osp.isfile(img_path),
-                                 i in headers, _applies_exif(pipeline)):
+                                 i in headers, _applies_exif(pipeline), decode=not fast):
             report.images_lost += 1
             continue
         report.objects_kept += 1
@@ -512,6 +637,123 @@ def _splits_of(cfg, splits):
     return [('/'.join(s), ds, tm) for s, ds, tm in seen.values()]
 
 
+def _evaluated(cfg, split_label: str) -> bool:
+    """True if an evaluator of the split(s) scores predictions against ground truth (not format_only)."""
+    for split in split_label.split('/'):
+        if split == 'train':
+            continue
+        evaluator = cfg.get(f'{split}_evaluator')
+        metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+        if any(isinstance(m, dict) and not m.get('format_only', False) for m in metrics):
+            return True
+    return False
+
+
+#: Heads whose num_classes is not the dataset's by design: class-agnostic proposals (RPN) and
+#: HTC's semantic (stuff) head.
+_NOT_CLASS_HEADS = ('rpn_head', 'semantic_head')
+
+
+def _class_heads(node, path: str = 'model'):
+    """(config path, num_classes) of each part of a model config that predicts the dataset's classes.
+
+    Every ``num_classes`` counts: mmdet's single-stage ``bbox_head``, ``roi_head.bbox_head`` /
+    ``mask_head`` (lists in cascades), mmseg's ``decode_head`` / ``auxiliary_head`` (lists too).
+    """
+    if isinstance(node, dict):
+        if isinstance(node.get('num_classes'), int) and not node.get('class_agnostic', False):
+            yield path, node['num_classes']
+        for key, value in node.items():
+            if key not in _NOT_CLASS_HEADS:
+                yield from _class_heads(value, f'{path}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _class_heads(value, f'{path}.{i}')
+
+
+def _short(names, limit: int = 6) -> str:
+    names = [str(n) for n in names]
+    return ', '.join(names[:limit]) + (', ...' if len(names) > limit else '')
+
+
+def _head_class_groups(cfg, splits) -> list:
+    """[(split labels, classes, [(head path, num_classes) that differ])], one per distinct class list."""
+    heads = list(_class_heads(cfg.get('model')))
+    scope = cfg.get('default_scope')
+    groups = {}
+    for label, ds_cfg, _ in _splits_of(cfg, splits):
+        classes = _classes(ds_cfg, _dataset_class(scope, ds_cfg.get('type')))
+        wrong = [(path, n) for path, n in heads if classes and n != len(classes)]
+        if wrong:
+            groups.setdefault(classes, ([], wrong))[0].append(label)
+    return [(labels, classes, wrong) for classes, (labels, wrong) in groups.items()]
+
+
+def _head_class_message(labels, classes, wrong) -> str:
+    m = len(classes)
+    heads = ', '.join(f'{path}.num_classes={n}' for path, n in wrong)
+    return (f'{heads}, but the {" and ".join(labels)} data has {m} classes ({_short(classes)}): a head '
+            'with fewer classes learns the others as background (mmdet) or fails mid-run (mmseg), '
+            f'one with more predicts classes that do not exist; set num_classes={m} in '
+            f'{"each" if len(wrong) > 1 else "it"}, or metainfo.classes to the classes the heads '
+            'should learn')
+
+
+def _split_class_differences(cfg, splits) -> list:
+    """[(labels of the first class list, labels of another, where they differ)]: splits whose
+    datasets name different classes (known ones only)."""
+    scope = cfg.get('default_scope')
+    lists = {}
+    for label, ds_cfg, _ in _splits_of(cfg, splits):
+        classes = _classes(ds_cfg, _dataset_class(scope, ds_cfg.get('type')))
+        if classes:
+            lists.setdefault(classes, []).append(label)
+    (first, first_labels), *others = list(lists.items()) or [((), [])]
+    found = []
+    for classes, labels in others:
+        at = next((i for i, (a, b) in enumerate(zip(first, classes)) if a != b), None)
+        found.append((first_labels, labels, f'label {at} is {first[at]!r} in one, {classes[at]!r} in '
+                      'the other' if at is not None else f'{len(first)} vs {len(classes)} classes'))
+    return found
+
+
+def head_class_mismatches(cfg, splits=('train', 'val', 'test')) -> list:
+    """One line per way the model's heads and the splits' datasets disagree about the classes.
+
+    A head's ``num_classes`` that differs from a dataset's number of classes, and datasets of
+    the splits whose class lists differ (in names or order: the head is trained on one label
+    order and scored in another).
+
+    Args:
+        cfg (Config): The run's config (``model`` and ``*_dataloader``).
+        splits (Sequence[str]): The splits the run uses. Defaults to all three.
+
+    Returns:
+        list[str]: Empty when every head fits every dataset whose classes are known.
+    """
+    lines = [_head_class_message(*group) for group in _head_class_groups(cfg, splits)]
+    for first_labels, labels, where in _split_class_differences(cfg, splits):
+        lines.append(f'the {" and ".join(first_labels)} and {" and ".join(labels)} data name different '
+                     f'classes ({where}): the heads would learn one label order and be scored in '
+                     'another; give every split the same metainfo.classes, in the same order')
+    return lines
+
+
+def check_head_classes(cfg, splits=('train', 'val', 'test')) -> None:
+    """ConfigError when the heads and the splits' datasets disagree about the classes.
+
+    mmdet would train a narrower head with the extra classes as its background index (exit 0)
+    and fail mid-run in the mask head or the metric; found here before anything is built.
+
+    Args:
+        cfg (Config): The run's config.
+        splits (Sequence[str]): The splits the run uses. Defaults to all three.
+    """
+    wrong = head_class_mismatches(cfg, splits)
+    if wrong:
+        raise ConfigError('; '.join(wrong))
+
+
 def check_datasets(cfg, splits=('train', 'val', 'test'), fast: bool = False) -> list:
     """One :class:`SplitReport` per distinct dataset of ``splits`` (val and test often share one)."""
     from mmengine.config import ConfigDict
@@ -521,7 +763,7 @@ def check_datasets(cfg, splits=('train', 'val', 'test'), fast: bool = False) -> 
         ds_cfg = ds_cfg.to_dict() if isinstance(ds_cfg, ConfigDict) else dict(ds_cfg)
         cls = _dataset_class(scope, ds_cfg.get('type'))
         desc = f"{getattr(cls, '__name__', ds_cfg.get('type'))} at {ds_cfg.get('data_root')}"
-        report = SplitReport(label, desc)
+        report = SplitReport(label, desc, evaluated=_evaluated(cfg, label))
         if _reads_like(cls, scope, 'mmdet', 'CocoDataset', ('load_data_list', 'parse_data_info')):
             _check_coco(report, ds_cfg, cls, fast, test_mode)
         elif _reads_like(cls, scope, 'mmseg', 'BaseSegDataset', ('load_data_list', )):
@@ -531,6 +773,20 @@ def check_datasets(cfg, splits=('train', 'val', 'test'), fast: bool = False) -> 
         if report.checked:
             report.add_refusals()
         reports.append(report)
+    for labels, classes, wrong in _head_class_groups(cfg, splits):
+        for report in reports:
+            if report.checked and report.split in labels:
+                report.problem(ERROR, f'head num_classes differs from the {len(classes)} classes of '
+                               'the data (classes outside the head are learned as background or '
+                               'fail mid-run)', f'set num_classes={len(classes)} in each head named, '
+                               'or metainfo.classes').add(
+                                   ', '.join(f'{p}.num_classes={n}' for p, n in wrong), len(wrong))
+    for _, labels, where in _split_class_differences(cfg, splits):
+        for report in reports:
+            if report.checked and report.split in labels:
+                report.problem(ERROR, 'classes differ from those of the first split (labels mean '
+                               'other classes than the heads learn)', 'give every split the same '
+                               'metainfo.classes, in the same order').add(where)
     return reports
 
 
