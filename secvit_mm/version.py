@@ -1,7 +1,8 @@
 """The package version and the versions of the stack it supports.
 
-Kept free of third-party imports: ``setup.py`` reads this file for ``install_requires``, and
-``secvit_mm/__init__.py`` checks the installed versions with it before importing anything else.
+Kept free of third-party imports: ``setup.py`` reads this file for ``install_requires`` (the
+:data:`CORE` packages) and the ``mm`` extra (the :data:`MM` packages), and ``secvit_mm/__init__.py``
+checks the installed versions with it before importing anything else.
 """
 __version__ = '0.1.0'
 
@@ -17,11 +18,21 @@ REQUIREMENTS = {
     'mmpretrain': '>=1.2.0,<1.3',
     'einops': '>=0.6',
 }
+#: What ``pip install secvit-mm`` brings: the pure-torch models (and timm's names, when timm is there).
+CORE = ('torch', 'einops')
+#: The OpenMMLab stack, ``pip install 'secvit-mm[mm]'`` (or ``bash tools/install.sh``, the verified stack).
+MM = ('mmengine', 'mmcv', 'mmdet', 'mmsegmentation', 'mmpretrain')
+MM_INSTALL_HINT = ("pip install 'secvit-mm[mm]' (the OpenMMLab stack; or bash tools/install.sh for the "
+                   'verified one)')
 
 
 def _satisfies(version: str, specifier: str) -> bool:
-    # packaging is a dependency of mmcv (and of pip), so it is there whenever the stack is
-    from packaging.specifiers import SpecifierSet
+    # packaging is a dependency of mmcv (and of pip), so it is there whenever the stack is; without
+    # it (a bare torch environment) the check is skipped rather than failing the import.
+    try:
+        from packaging.specifiers import SpecifierSet
+    except ImportError:
+        return True
     from packaging.version import Version
     return SpecifierSet(specifier).contains(Version(version).public, prereleases=True)
 
@@ -30,8 +41,8 @@ def check_requirements(installed: dict = None) -> None:
     """Refuse, with the supported range, any installed package of the stack outside it.
 
     ``installed`` maps distribution names to versions (default: read from the environment's
-    metadata, without importing the packages). Packages that are not installed are left to fail at
-    their import with Python's own message.
+    metadata, without importing the packages). Packages that are not installed are not checked: the
+    mm stack is optional, and asking for an mm piece without it says what to install.
     """
     if installed is None:
         from importlib import metadata

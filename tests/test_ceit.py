@@ -2,7 +2,6 @@
 import argparse
 import importlib.util
 import os.path as osp
-import re
 
 import pytest
 import torch
@@ -10,7 +9,9 @@ from mmengine.config import Config
 
 import secvit_mm  # noqa: F401  (registers CeiT in mmengine's root MODELS)
 from mmpretrain.registry import MODELS
-from secvit_mm.models.backbones.ceit import LeFF, CeiT, convert_ceit_checkpoint
+from secvit_mm.core.ceit import LeFF
+from secvit_mm.models.backbones.ceit import CeiT, convert_ceit_checkpoint
+from secvit_mm.testing.released_ceit import to_released
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -23,43 +24,6 @@ def build_classifier(config: str, **backbone):
 
 def num_params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-# Inverse of the converter, written from the released key list in docs (spec ceit.md).
-MMPRETRAIN_TO_RELEASED = [
-    (r'backbone\.cls_token', 'cls_token'),
-    (r'backbone\.pos_embed', 'pos_embed'),
-    (r'backbone\.lca\.layer_embed', 'pos_layer_embed'),
-    (r'backbone\.i2t\.(conv|bn)\.(.+)', r'i2t.backbone.\1.\2'),
-    (r'backbone\.i2t\.proj\.(.+)', r'i2t.proj.\1'),
-    (r'backbone\.layers\.(\d+)\.ln1\.(.+)', r'blocks.\1.norm1.\2'),
-    (r'backbone\.layers\.(\d+)\.ln2\.(.+)', r'blocks.\1.norm2.\2'),
-    (r'backbone\.layers\.(\d+)\.attn\.(.+)', r'blocks.\1.attn.\2'),
-    (r'backbone\.layers\.(\d+)\.leff\.expand\.conv\.(.+)', r'blocks.\1.leff.conv1.\2'),
-    (r'backbone\.layers\.(\d+)\.leff\.expand\.bn\.(.+)', r'blocks.\1.leff.bn1.\2'),
-    (r'backbone\.layers\.(\d+)\.leff\.depthwise\.conv\.(.+)', r'blocks.\1.leff.conv2.\2'),
-    (r'backbone\.layers\.(\d+)\.leff\.depthwise\.bn\.(.+)', r'blocks.\1.leff.bn2.\2'),
-    (r'backbone\.layers\.(\d+)\.leff\.reduce\.conv\.(.+)', r'blocks.\1.leff.conv3.\2'),
-    (r'backbone\.layers\.(\d+)\.leff\.reduce\.bn\.(.+)', r'blocks.\1.leff.bn3.\2'),
-    (r'backbone\.lca\.ln1\.(.+)', r'lca.norm1.\1'),
-    (r'backbone\.lca\.ln2\.(.+)', r'lca.norm2.\1'),
-    (r'backbone\.lca\.attn\.(.+)', r'lca.attn.\1'),
-    (r'backbone\.lca\.ffn\.(.+)', r'lca.feedforward.\1'),
-    (r'backbone\.final_norm\.(.+)', r'norm.\1'),
-    (r'head\.fc\.(.+)', r'head.\1'),
-]
-
-
-def to_released(state_dict: dict) -> dict:
-    released = {}
-    for key, value in state_dict.items():
-        for pattern, target in MMPRETRAIN_TO_RELEASED:
-            if re.fullmatch(pattern, key):
-                released[re.sub(pattern, target, key)] = value.clone()
-                break
-        else:
-            raise KeyError(f'no released name for {key}')
-    return released
 
 
 def randomized(model: torch.nn.Module) -> torch.nn.Module:

@@ -398,3 +398,22 @@ def test_upernet_ceit_configs(name, channels):
     losses = model.train_step(data, optim)
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
     assert all(torch.isfinite(v).all() for v in losses.values())
+
+
+SWIN_SMALL = dict(arch=dict(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[2, 2, 4, 8]), out_indices=(0, 3))
+
+
+def test_sec_swin_takes_norm_cfg_for_its_layer_norms_as_mmdets_swin():
+    from mmengine.model import revert_sync_batchnorm
+    from torch import nn
+    default = SECSwin(**SWIN_SMALL)
+    ln = SECSwin(**SWIN_SMALL, norm_cfg=dict(type='LN', eps=1e-6))
+    norms = [m for m in ln.modules() if isinstance(m, nn.LayerNorm)]
+    assert len(norms) == len([m for m in default.modules() if isinstance(m, nn.LayerNorm)]) > 0
+    assert all(m.eps == 1e-6 for m in norms) and all(m.eps == 1e-5 for m in default.modules()
+                                                      if isinstance(m, nn.LayerNorm))
+    assert list(ln.state_dict()) == list(default.state_dict())  # the same keys: checkpoints load either way
+    sync = revert_sync_batchnorm(SECSwin(**SWIN_SMALL, norm_cfg=dict(type='SyncBN')))
+    assert not any(isinstance(m, nn.LayerNorm) for m in sync.modules())
+    outs = sync.eval()(torch.randn(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [16, 128]

@@ -17,7 +17,7 @@ from secvit_mm.testing.released_secvit import ReleasedSecViT
 
 import importlib
 
-sec_module = importlib.import_module('secvit_mm.models.layers.sec_attention')
+sec_module = importlib.import_module('secvit_mm.core.sec_attention')
 
 SMALL_ARCH = dict(embed_dims=[16, 32, 32, 64], depths=[1, 2, 1, 1], num_heads=[2, 2, 4, 4])
 

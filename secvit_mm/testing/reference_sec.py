@@ -5,12 +5,13 @@ cluster's attention matrix, softmax, multiply, and gather back with the inverse 
 counts that do not divide, the last cluster is padded and the padded keys get ``-inf`` logits.
 """
 import contextlib
-import importlib
 import math
 from typing import Iterator, Optional
 
 import torch
 from torch import Tensor, nn
+
+from ..core.sec_attention import SECAttention
 
 
 def reference_sec_attention(q: Tensor, k: Tensor, v: Tensor, num_clusters: Optional[int] = None,
@@ -47,12 +48,17 @@ def reference_sec_attention(q: Tensor, k: Tensor, v: Tensor, num_clusters: Optio
 
 @contextlib.contextmanager
 def use_reference_attention(model: nn.Module) -> Iterator[nn.Module]:
-    """Run every SECAttention of ``model`` with the reference algorithm inside the context."""
-    # The submodule, not the function of the same name that secvit_mm.models.layers re-exports.
-    module = importlib.import_module('secvit_mm.models.layers.sec_attention')
-    original = module.sec_attention
-    module.sec_attention = reference_sec_attention
+    """Run every SECAttention of ``model`` with the reference algorithm inside the context.
+
+    Sets each module's own ``attention_fn`` (nothing global: other models, other threads and
+    other tests keep the optimised algorithm).
+    """
+    modules = [m for m in model.modules() if isinstance(m, SECAttention)]
+    originals = [m.attention_fn for m in modules]
+    for m in modules:
+        m.attention_fn = reference_sec_attention
     try:
         yield model
     finally:
-        module.sec_attention = original
+        for m, original in zip(modules, originals):
+            m.attention_fn = original

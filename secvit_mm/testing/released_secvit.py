@@ -148,7 +148,7 @@ class ReleasedSecViT(nn.Module):
 
     @classmethod
     def from_arch(cls, arch: str, **kwargs) -> 'ReleasedSecViT':
-        from secvit_mm.models.backbones.secvit import SecViT
+        from secvit_mm.core.secvit import SecViT
         s = SecViT.arch_zoo[arch]
         return cls(s['embed_dims'], s['depths'], s['num_heads'], s['layer_scale'], **kwargs)
 

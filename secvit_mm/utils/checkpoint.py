@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from secvit_mm.core.checks import _clip, describe_state_dict_mismatch  # noqa: F401  (re-exported)
 from secvit_mm.engine.hooks.atomic_checkpoint import atomic_write
 from secvit_mm.errors import (CheckpointContentError, CheckpointNotFoundError, CheckpointReadError, OutputExistsError,
                               SecvitError, UnsafeCheckpointError, UsageError)
@@ -79,38 +80,6 @@ def extract_state_dict(checkpoint: Any, source: str = 'checkpoint', entry: Optio
         return checkpoint
     raise CheckpointContentError(f"{source} has no 'state_dict' or 'model' entry and is not a bare state dict; "
                      f'top-level keys: {sorted(checkpoint)[:10]}')
-
-
-def _clip(items: List[str], limit: int = 8) -> str:
-    return ', '.join(items[:limit]) + (f' (+{len(items) - limit} more)' if len(items) > limit else '')
-
-
-def describe_state_dict_mismatch(expected: Mapping[str, Shape], got: Mapping[str, Shape],
-                                 sources: Optional[Mapping[str, str]] = None) -> str:
-    """'' when keys and shapes agree; otherwise one message naming the missing, unexpected and
-    mis-shaped keys (the first 8 of each).
-
-    Args:
-        expected: key -> tensor or shape that should be there.
-        got: key -> tensor or shape that is there.
-        sources: key -> the key it was converted from, named next to it in shape mismatches.
-    """
-    def shape(value: Shape) -> Tuple[int, ...]:
-        return tuple(value.shape) if isinstance(value, Tensor) else tuple(value)
-
-    sources = sources or {}
-    missing = sorted(set(expected) - set(got))
-    unexpected = sorted(set(got) - set(expected))
-    shapes = [f'{sources[k] + " (" + k + ")" if k in sources else k}: checkpoint {shape(got[k])} vs expected '
-              f'{shape(expected[k])}' for k in sorted(set(expected) & set(got)) if shape(got[k]) != shape(expected[k])]
-    parts = []
-    if missing:
-        parts.append(f'missing keys: {_clip(missing)}')
-    if unexpected:
-        parts.append(f'unexpected keys: {_clip(unexpected)}')
-    if shapes:
-        parts.append(f'shape mismatch: {_clip(shapes)}')
-    return '; '.join(parts)
 
 
 def load_state_dict_strictly(module: nn.Module, state_dict: Mapping[str, Tensor], source: str,

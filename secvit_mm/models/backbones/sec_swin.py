@@ -1,171 +1,60 @@
-"""SEC-Swin: Swin Transformer with its (shifted) window attention replaced by SEC attention.
+"""SEC-Swin as an OpenMMLab backbone: ``type='SECSwin'``.
 
-The SecViT paper (arXiv 2405.13337, "The paper's other models") swaps Swin-T / Swin-S window
-attention for Semantic Equitable Clustering and adds nothing else: no CPE, no conv stem. This module
-is that model: Swin's 4x4 patch embedding + LayerNorm, four stages of pre-norm blocks
-(``x + attn(ln(x))``, ``x + mlp(ln(x))`` with a 4x GELU MLP), Swin's 2x2 patch merging between
-stages, one LayerNorm per output. The attention is the package's shared :class:`SECAttention`.
-
-Choices (Swin's position information lives inside its window attention, so it goes with it):
-
-* Swin's relative position bias tables are dropped (they index pairs inside a fixed 7x7 window, which
-  semantic clusters do not have). Position enters through SEC attention's own parameter-free 2D RoPE
-  on q and k (``use_rope=True``, default). LePE (the paper's "LCE", a separately ablated addition) is
-  off by default (``use_lepe=False``). The shifted-window alternation has no meaning for semantic
-  clusters and is dropped.
-* Clusters per stage: the same number of tokens per cluster as a Swin 7x7 window at 224x224, i.e.
-  3136 / 49 = 64, 784 / 49 = 16, 196 / 49 = 4, and stage 4 (49 tokens) global attention:
-  ``num_clusters=(64, 16, 4, None)``. ``cluster_size=49`` keeps 49 tokens per cluster at any size.
-* Everything runs on NCHW maps: Swin's Linear layers are 1x1 convs (same parameter counts).
-
-Parameters with a 1000-class Linear head: Swin-T 28,288,354 minus its 23,322 relative-position
-entries (169 per head per block) = 28,265,032; Swin-S 49,606,258 - 47,658 = 49,558,600.
+The model is :class:`secvit_mm.core.sec_swin.SECSwin` (pure torch); this shell adds what is
+OpenMMLab's (:class:`~.base.MMBackbone`).
 """
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
-import torch
-import torch.nn.functional as F
-from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule
 from mmengine.registry import MODELS
-from torch import Tensor, nn
+from torch import nn
 
-from ..layers import ConvFFN, LayerNorm2d, SECAttention, Stage, static_shapes
-from .base import BaseBackbone, ClusterSpec
+from ...core import sec_swin as core
+from ...core.checks import ClusterSpec
+from ...core.layers import LayerNorm2d
+from ...core.sec_swin import SWIN_WINDOW_CLUSTERS
+from .base import MMBackbone, mm_norm_layer
 
 __all__ = ['SECSwin']
 
-# Tokens per cluster = Swin's 7x7 window at 224x224; the last stage (7x7 tokens) is global.
-SWIN_WINDOW_CLUSTERS = (64, 16, 4, None)
 
+def swin_norm_layer(norm_cfg: dict) -> Callable[[int], nn.Module]:
+    """``type='LN'`` (mmdet Swin's default) is a LayerNorm over the channels of the NCHW maps here."""
+    cfg = dict(norm_cfg)
+    if cfg.pop('type', None) == 'LN':
+        extra = set(cfg) - {'eps', 'elementwise_affine', 'requires_grad'}
+        if extra:
+            raise ValueError(f"SECSwin norm_cfg type='LN' takes eps (and requires_grad), got {sorted(extra)}")
+        eps, requires_grad = cfg.get('eps', 1e-5), cfg.get('requires_grad', True)
 
-def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
-    """Zero-pad an NCHW map on the bottom/right to a multiple of ``multiple``."""
-    pad_h, pad_w = -x.shape[2] % multiple, -x.shape[3] % multiple
-    if static_shapes() and not (pad_h or pad_w):
-        return x
-    return F.pad(x, (0, pad_w, 0, pad_h))
-
-
-class SwinPatchEmbed(nn.Module):
-    """Swin's stem: 4x4 stride-4 conv + LayerNorm (input zero-padded to a multiple of 4)."""
-
-    def __init__(self, in_channels: int, embed_dims: int, patch_size: int = 4) -> None:
-        super().__init__()
-        self.patch_size = patch_size
-        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, patch_size)
-        self.norm = LayerNorm2d(embed_dims)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.norm(self.proj(_pad_to_multiple(x, self.patch_size)))
-
-
-class PatchMerging2d(nn.Module):
-    """Swin's patch merging on NCHW: concat each 2x2 neighbourhood (4C), LayerNorm, 1x1 conv to 2C.
-
-    Channel order of the concat is Swin's: (0,0), (1,0), (0,1), (1,1) offsets (row, col). Odd sizes
-    are zero-padded on the bottom/right, so the output is ceil(h / 2) x ceil(w / 2).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.norm = LayerNorm2d(4 * in_channels)
-        self.reduction = nn.Conv2d(4 * in_channels, out_channels, 1, bias=False)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = _pad_to_multiple(x, 2)
-        x = torch.cat((x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]), 1)
-        return self.reduction(self.norm(x))
-
-
-class SECSwinBlock(nn.Module):
-    """Swin block with SEC attention: ``x + dp(attn(ln1(x)))``, ``x + dp(mlp(ln2(x)))``.
-
-    The arguments are those of :class:`~secvit_mm.models.backbones.secvit.SecViTBlock` without CPE
-    and layer scale; ``use_rope`` / ``use_lepe`` switch the position encodings of the SEC attention.
-    """
-
-    def __init__(self, embed_dims: int, num_heads: int, num_clusters: Optional[int],
-                 cluster_size: Optional[int], mlp_ratio: float = 4., drop_path: float = 0.,
-                 use_rope: bool = True, use_lepe: bool = False) -> None:
-        super().__init__()
-        self.norm1 = LayerNorm2d(embed_dims)
-        self.attn = SECAttention(embed_dims, num_heads, num_clusters, cluster_size, use_rope=use_rope,
-                                 use_lepe=use_lepe)
-        self.norm2 = LayerNorm2d(embed_dims)
-        self.ffn = ConvFFN(embed_dims, int(mlp_ratio * embed_dims), use_dwconv=False)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-
-    def forward(self, x: Tensor, rope: Optional[Sequence[Tensor]]) -> Tensor:
-        x = x + self.drop_path(self.attn(self.norm1(x), rope))
-        return x + self.drop_path(self.ffn(self.norm2(x)))
+        def build(channels: int) -> nn.Module:
+            norm = LayerNorm2d(channels, eps=eps)
+            norm.requires_grad_(requires_grad)
+            return norm
+        return build
+    return mm_norm_layer(norm_cfg)
 
 
 @MODELS.register_module()
-class SECSwin(BaseBackbone):
-    """SEC-Swin backbone: Swin Transformer with SEC attention in place of window attention.
+class SECSwin(MMBackbone, core.SECSwin, BaseModule):
+    """SECSwin as an OpenMMLab backbone: ``type='SECSwin'``.
+
+    Model arguments: :class:`secvit_mm.core.sec_swin.SECSwin`; ``frozen_stages``, ``norm_eval``,
+    ``with_cp``, ``init_cfg``: :class:`~secvit_mm.models.backbones.base.MMBackbone`.
 
     Args:
-        arch: 'tiny' / 'small' (or 't' / 's'): Swin-T / Swin-S dimensions (embed 96, depths
-            [2, 2, 6, 2] / [2, 2, 18, 2], heads [3, 6, 12, 24], MLP ratio 4), or a dict with keys
-            ``embed_dims`` (int, stage 1; doubled per stage), ``depths``, ``num_heads`` and
-            optionally ``mlp_ratio``, ``drop_path_rate``.
-        in_channels: input image channels. Default 3.
-        num_clusters: clusters per image and head, an int for stages 1-3 (stage 4 global) or 4
-            values (None / -1 = global). Default (64, 16, 4, None): 49 tokens per cluster at 224,
-            the size of a Swin window.
-        cluster_size: tokens per cluster instead (int for stages 1-3 or 4 values); takes precedence.
-        use_rope: 2D RoPE on q and k inside SEC attention (replaces Swin's relative position bias as
-            the position signal; no parameters). Default True.
-        use_lepe: the depthwise 5x5 LePE/LCE of SecViT's attention. Default False (not in Swin).
-        out_indices: stages whose outputs are returned (0-3; strides 4, 8, 16, 32; taken before the
-            patch merging), each through its own LayerNorm ``norm{i}``. Default (3, ).
-        drop_path_rate: stochastic depth, linear over blocks. Default: the arch's (T 0.2, S 0.3).
-        frozen_stages: freeze the patch embedding (0) and stages up to this index (1-4); -1 none.
-        norm_eval: keep BatchNorm layers in eval mode while training (there are none; for API
-            parity with the other backbones). Default False.
-        with_cp: activation checkpointing of each block.
-        init_cfg: mmengine init config. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
-            loads strictly through :func:`load_pretrained_backbone` (missing file, missing /
-            unexpected / mis-shaped keys are errors).
+        norm_cfg (dict): the norms of the patch embedding, the blocks, the patch merging and the
+            outputs, as mmdet's Swin takes it. Default ``dict(type='LN')``: LayerNorm over the
+            channels (``eps`` from the cfg, default 1e-5); another mmcv norm (e.g.
+            ``dict(type='SyncBN')``) is built with ``build_norm_layer`` and runs on the NCHW maps.
     """
-    arch_zoo: Dict[str, dict] = {
-        **dict.fromkeys(['t', 'tiny'], dict(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24],
-                                           mlp_ratio=4., drop_path_rate=0.2)),
-        **dict.fromkeys(['s', 'small'], dict(embed_dims=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24],
-                                            mlp_ratio=4., drop_path_rate=0.3)),
-    }
-    arch_required = ('embed_dims', 'depths', 'num_heads')
-    arch_optional = ('mlp_ratio', 'drop_path_rate')
-    arch_per_stage = ('depths', 'num_heads')
-    stem_name = 'patch_embed'
 
     def __init__(self, arch: Union[str, dict] = 'tiny', in_channels: int = 3,
                  num_clusters: ClusterSpec = SWIN_WINDOW_CLUSTERS, cluster_size: ClusterSpec = None,
                  use_rope: bool = True, use_lepe: bool = False,
                  out_indices: Sequence[int] = (3, ), drop_path_rate: Optional[float] = None,
-                 frozen_stages: int = -1, norm_eval: bool = False,
+                 frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='LN'),
                  with_cp: bool = False, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        rates = self.setup_stages(arch, in_channels, out_indices, drop_path_rate, frozen_stages, norm_eval,
-                                  num_clusters, cluster_size, use_rope)
-        embed_dims, num_heads = self.embed_dims, self.arch_settings['num_heads']
-
-        self.patch_embed = SwinPatchEmbed(in_channels, embed_dims[0])
-        self.stages = nn.ModuleList()
-        for i in range(self.num_stages):
-            blocks = [
-                SECSwinBlock(embed_dims[i], num_heads[i], self.num_clusters[i], self.cluster_size[i],
-                             mlp_ratio=self.arch_settings.get('mlp_ratio', 4.), drop_path=rate, use_rope=use_rope,
-                             use_lepe=use_lepe) for rate in rates[i]
-            ]
-            downsample = PatchMerging2d(embed_dims[i], embed_dims[i + 1]) if i < self.num_stages - 1 else None
-            head_dim = embed_dims[i] // num_heads[i] if use_rope else None
-            self.stages.append(Stage(blocks, downsample, head_dim, with_cp))
-        for i in self.out_indices:
-            self.add_module(f'norm{i}', LayerNorm2d(embed_dims[i]))
-        self._freeze_stages()
-
-    @classmethod
-    def check_arch(cls, settings: dict) -> None:
-        if not isinstance(settings['embed_dims'], int):
-            raise ValueError(f"arch['embed_dims'] is the stage-1 width (an int), got {settings['embed_dims']!r}")
+        super().__init__(arch, in_channels, num_clusters, cluster_size, use_rope, use_lepe, out_indices,
+                         drop_path_rate, norm_layer=swin_norm_layer(norm_cfg), frozen_stages=frozen_stages)
+        self.setup_mm(init_cfg, frozen_stages, norm_eval, with_cp)
