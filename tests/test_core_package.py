@@ -117,5 +117,6 @@ def test_without_openmmlab_asking_for_the_mm_backbones_says_what_to_install():
     proc = run_without_mm('import secvit_mm.models')
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
-    assert last == ("ImportError: secvit_mm.models needs the OpenMMLab stack (mmcv is not importable): "
+    # MissingDependencyError is an ImportError (secvit_mm/errors.py).
+    assert last == ("secvit_mm.errors.MissingDependencyError: secvit_mm.models needs the OpenMMLab stack (mmcv is not importable): "
                     "pip install 'secvit-mm[mm]' (the OpenMMLab stack; or bash tools/install.sh for the verified one)"), last
