@@ -114,11 +114,12 @@ def main(argv=None) -> int:
         took = progress.format_duration(time.monotonic() - start)
         what = ' '.join([osp.basename(command[0])] + command[1:]).splitlines()[0]
         what = what if len(what) <= 80 else what[:77] + '...'
-        print(f'{args.prefix}failed (exit status {rc}) after {took}: {what}', file=sys.stderr)
+        status = f'stopped by signal {-rc}' if rc < 0 else f'exit status {rc}'
+        print(f'{args.prefix}failed ({status}) after {took}: {what}', file=sys.stderr)
         for line in report:
             print(f'{args.prefix}  {line}', file=sys.stderr)
         print(f'{args.prefix}the whole output: {args.log}', file=sys.stderr)
-    return rc
+    return rc if rc >= 0 else 128 - rc
 
 
 if __name__ == '__main__':

@@ -29,7 +29,8 @@ _TIME = re.compile(r'\btime: ([\d.]+)')
 _LOSS = re.compile(r'\sloss: ([\d.]+|nan|inf)')
 _MAX_EPOCHS = re.compile(r'\bmax_epochs=(\d+)')
 # compiler / ninja / setuptools / python errors, for failure_report
-_ERROR = re.compile(r'(^|[\s:])(fatal error|error)(:|\b)|^FAILED: |Error\b|Traceback', re.IGNORECASE)
+# (not -Werror=... in a printed compiler command line)
+_ERROR = re.compile(r'(?<![\w=-])([Ff]atal error|[Ee]rror|ERROR)\b|^\s*FAILED: |\w+Error\b|Traceback')
 _COMPILER_ERROR = re.compile(r':\d+(:\d+)?: (fatal )?error: ')
 
 Event = Tuple[float, Optional[str]]
