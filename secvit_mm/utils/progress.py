@@ -37,7 +37,7 @@ Event = Tuple[float, Optional[str]]
 
 
 def format_duration(seconds: float) -> str:
-    """``75`` -> ``'1 min 15 s'``, ``3725`` -> ``'1 h 2 min'``, ``9`` -> ``'9 s'``."""
+    """``75`` -> ``'1 min 15 s'``, ``3725`` -> ``'1 h 02 min'``, ``9`` -> ``'9 s'``."""
     seconds = int(round(max(seconds, 0)))
     if seconds < 60:
         return f'{seconds} s'
