@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 from conftest import options_for
 
 from secvit_mm.utils.progress import failure_report, follow, format_duration
@@ -19,16 +18,16 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FAILED_BUILD = '''\
   running build_ext
   building 'tiny._ext' extension
-  [1/4] c++ -MMD -MF build/src/a.o.d -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -c src/a.cpp -o build/src/a.o -g0
-  [2/4] c++ -MMD -MF build/src/b.o.d -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -c src/b.cpp -o build/src/b.o -g0
-  [3/4] c++ -MMD -MF build/src/bad.o.d -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -c src/bad.cpp -o build/src/bad.o -g0
+  [1/4] c++ -MMD -MF build/src/a.o.d -DNDEBUG -g -O3 -fPIC -c src/a.cpp -o build/src/a.o -g0
+  [2/4] c++ -MMD -MF build/src/b.o.d -DNDEBUG -g -O3 -fPIC -c src/b.cpp -o build/src/b.o -g0
+  [3/4] c++ -MMD -MF build/src/bad.o.d -DNDEBUG -g -O3 -fPIC -c src/bad.cpp -o build/src/bad.o -g0
   FAILED: [code=1] build/src/bad.o
-  c++ -MMD -MF build/src/bad.o.d -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -c src/bad.cpp -o build/src/bad.o -g0
+  c++ -MMD -MF build/src/bad.o.d -DNDEBUG -g -O3 -fPIC -c src/bad.cpp -o build/src/bad.o -g0
   src/bad.cpp: In function 'int bad()':
   src/bad.cpp:2:10: error: 'undeclared_name' was not declared in this scope
       2 |   return undeclared_name;
         |          ^~~~~~~~~~~~~~~
-  [4/4] c++ -MMD -MF build/src/c.o.d -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -c src/c.cpp -o build/src/c.o -g0
+  [4/4] c++ -MMD -MF build/src/c.o.d -DNDEBUG -g -O3 -fPIC -c src/c.cpp -o build/src/c.o -g0
   ninja: build stopped: subcommand failed.
   Traceback (most recent call last):
     File "torch/utils/cpp_extension.py", line 2906, in _run_ninja_build
@@ -110,8 +109,9 @@ def mmengine_log(max_epochs=3, per_epoch=64, interval=16, seconds_per_it=1.9):
     """(time, line) of an mmengine training run's console output, as LoggerHook prints it."""
     # The config file's own `max_epochs = 10`, changed by --cfg-options train_cfg.max_epochs=3.
     events = [(0., '12/01 10:00:00 - mmengine - INFO - Config:'), (0.1, 'max_epochs = 10'),
-              (0.2, 'train_cfg = dict('), (0.3, f'    max_epochs={max_epochs}, type=\'EpochBasedTrainLoop\', val_interval=3)'),
-              (0.4, 'val_cfg = dict(type=\'ValLoop\')')]
+              (0.2, 'train_cfg = dict('),
+              (0.3, f"    max_epochs={max_epochs}, type='EpochBasedTrainLoop', val_interval=3)"),
+              (0.4, "val_cfg = dict(type='ValLoop')")]
     total = max_epochs * per_epoch
     for epoch in range(1, max_epochs + 1):
         for i in range(interval, per_epoch + 1, interval):
