@@ -1,4 +1,8 @@
-"""Print the demo's before/after COCO AP table from the two tools/test.py logs."""
+"""Print the demo's before/after COCO AP table from the two tools/test.py logs.
+
+    python tools/demo_summary.py UNTRAINED_LOG TRAINED_LOG [--tta-log LOG] [--pictures DIR]
+    python tools/demo_summary.py --brief LOG      # one line: the figures of one log
+"""
 import argparse
 import os
 import os.path as osp
@@ -23,12 +27,19 @@ def read_metrics(log_path: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('untrained_log')
-    parser.add_argument('trained_log')
+    parser.add_argument('trained_log', nargs='?')
+    parser.add_argument('--brief', action='store_true', help="one line with the first log's figures")
     parser.add_argument('--tta-log', help='tools/test.py --tta log of the trained model: adds a column')
     parser.add_argument('--pictures', help='folder of saved prediction pictures')
     args = parser.parse_args()
+    if args.brief:
+        found = read_metrics(args.untrained_log)
+        print('   ' + ', '.join(f'{metric} {found[metric]:.3f}' for metric in METRICS if metric in found))
+        return
+    if args.trained_log is None:
+        parser.error('the trained model\'s log is needed for the table (or --brief for one log)')
     columns = {'untrained': read_metrics(args.untrained_log), 'trained': read_metrics(args.trained_log)}
     if args.tta_log:
         columns['trained+TTA'] = read_metrics(args.tta_log)

@@ -17,8 +17,9 @@
 #                           resolution) and compiles mmcv from the source in it (tools/make_wheelhouse.sh)
 #   --pypi-nvcc             CUDA: take nvcc and headers from PyPI even when a matching nvcc is installed
 #
-# mmcv 2.1.0 ships only as source on PyPI and is compiled with its ops (about 13 min on 2 cores for
-# the CPU ops; CUDA ops take longer). The built wheel is kept OUTSIDE the repo, keyed by torch version,
+# mmcv 2.1.0 ships only as source on PyPI and is compiled with its ops, without debug info, showing
+# files done / total and the time left (docs/install.md gives the minutes and the machine; CUDA ops
+# take longer). The built wheel is kept OUTSIDE the repo, keyed by torch version,
 # Python tag and flavour (torch-2.14.1-cp311-cpu, torch-2.14.1-cp311-cu130-sm90): a torch version string
 # is the same for CPU and CUDA builds, so without the flavour a CPU-only mmcv built on a login node would be
 # reused on GPU nodes and fail at the first NMS on a CUDA tensor.
@@ -216,7 +217,8 @@ fi
 # ---------------------------------------------------------------------------------------------------
 # Build mmcv when neither the venv nor the cache has one of this flavour.
 # ---------------------------------------------------------------------------------------------------
-make_std_wrapper() {  # $1: wrapper path, $2: the compiler it runs. Raises mmcv's -std=c++14/17 to $CXX_STD.
+make_std_wrapper() {  # $1: wrapper path, $2: the compiler it runs, $3: flags added at the end of each call.
+  # Raises mmcv's -std=c++14/17 to $CXX_STD.
   cat > "$1" <<SH
 #!/usr/bin/env bash
 args=()
@@ -224,7 +226,7 @@ for a in "\$@"; do
   case "\$a" in -std=c++14|-std=c++17|-std=gnu++14|-std=gnu++17) a=-std=$CXX_STD ;; esac
   args+=("\$a")
 done
-exec $2 "\${args[@]}"
+exec $2 "\${args[@]}" $3
 SH
   chmod +x "$1"
 }
@@ -259,22 +261,33 @@ else
   wheel=$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)
   if [[ -z "$wheel" ]]; then
     build_env=(MMCV_WITH_OPS=1 "MAX_JOBS=${MAX_JOBS:-$(nproc)}")
-    make_std_wrapper "$TMP/cxx" g++
+    # -g0: no debug info. Python's CFLAGS put -g in every g++ call of the build; writing the debug
+    # info of torch's headers costs 40-60% of a file's compile time (docs/install.md) and makes
+    # objects 30-70x larger, and no one debugs mmcv's ops from this wheel. The machine code is the
+    # same (objdump -d), so the cache key stays. nvcc's host compiles get no -g from torch;
+    # -Xcompiler -g0 keeps it so whatever MMCV_CUDA_ARGS or NVCC_APPEND_FLAGS say.
+    make_std_wrapper "$TMP/cxx" g++ -g0
     build_env+=("CXX=$TMP/cxx")
     if [[ $FLAVOUR == cuda ]]; then
       [[ -n "$NVCC_HOME" ]] || pypi_cuda_home
-      make_std_wrapper "$TMP/nvcc" "$NVCC_HOME/bin/nvcc"
+      make_std_wrapper "$TMP/nvcc" "$NVCC_HOME/bin/nvcc" "-Xcompiler -g0"
       build_env+=(FORCE_CUDA=1 "CUDA_HOME=$NVCC_HOME" "PYTORCH_NVCC=$TMP/nvcc" "TORCH_CUDA_ARCH_LIST=$ARCH_LIST")
       log "compiling mmcv $MMCV_VERSION with CUDA $NVCC_REL ops for $ARCH_LIST against torch $TORCH_VER (long: tens of minutes on few cores)"
     else
       # mmcv's build takes the CUDA path whenever torch sees a GPU: hide the GPUs for a CPU-only build.
       build_env+=(FORCE_CUDA=0 CUDA_VISIBLE_DEVICES=)
-      log "compiling mmcv $MMCV_VERSION with CPU ops against torch $TORCH_VER (about 13 minutes on 2 cores)"
+      log "compiling mmcv $MMCV_VERSION with CPU ops against torch $TORCH_VER (once per machine and flavour; progress below)"
     fi
-    mkdir -p "$WHEEL_DIR"
+    mkdir -p "$WHEEL_DIR" "$CACHE/logs"
+    build_log="$CACHE/logs/mmcv-$MMCV_VERSION-$TORCH_KEY-$(date +%Y%m%d-%H%M%S).log"
+    log "the whole build output goes to $build_log"
     build_start=$(date +%s)
-    env "${build_env[@]}" "$VPY" -m pip wheel --no-build-isolation --no-deps --no-cache-dir -q \
-      "${PIP_SOURCE[@]}" -w "$TMP/out" "mmcv==$MMCV_VERSION"
+    # -v: ninja's [done/total] lines reach the log, and tools/progress.py turns them into a status
+    # (files compiled, time so far, time left) at least every 30 s.
+    env "${build_env[@]}" "$VPY" "$ROOT/tools/progress.py" build --log "$build_log" --prefix '[install]   ' -- \
+      "$VPY" -m pip wheel --no-build-isolation --no-deps --no-cache-dir -v \
+      "${PIP_SOURCE[@]}" -w "$TMP/out" "mmcv==$MMCV_VERSION" ||
+      die "mmcv $MMCV_VERSION did not build (the error above; the whole output: $build_log)"
     # Move into place atomically so an interrupted build never leaves a broken cached wheel.
     built=$(ls "$TMP"/out/mmcv-*.whl)
     cp "$built" "$WHEEL_DIR/.partial.whl"
