@@ -167,12 +167,10 @@ def test_prune_intermediate_layers_keeps_the_stages_up_to_the_last_index():
 
 # ------------------------------------------------------------------------------- released weights
 def mm_classifier(config: str) -> torch.nn.Module:
-    """The mmpretrain classifier of one of the package's ImageNet configs (the mm path)."""
-    from mmengine.config import Config
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
-    cfg.model.backbone.init_cfg = None
-    return MODELS.build(cfg.model)
+    """The mmpretrain classifier of one of the package's ImageNet configs (the mm path), built in
+    the config's scope whatever default scope an earlier test left."""
+    from secvit_mm.apis import build_model
+    return build_model(osp.join(ROOT, 'configs', config), cfg_options={'model.backbone.init_cfg': None}).train()
 
 
 def with_trained_statistics(model: torch.nn.Module) -> torch.nn.Module:
