@@ -676,13 +676,18 @@ def _short(names, limit: int = 6) -> str:
     return ', '.join(names[:limit]) + (', ...' if len(names) > limit else '')
 
 
-def _head_class_groups(cfg, splits) -> list:
+def _split_classes(cfg, splits) -> list:
+    """[(split labels, classes)] of each distinct dataset of the splits (``()``: classes unknown)."""
+    scope = cfg.get('default_scope')
+    return [(label, _classes(ds_cfg, _dataset_class(scope, ds_cfg.get('type'))))
+            for label, ds_cfg, _ in _splits_of(cfg, splits)]
+
+
+def _head_class_groups(cfg, split_classes) -> list:
     """[(split labels, classes, [(head path, num_classes) that differ])], one per distinct class list."""
     heads = list(_class_heads(cfg.get('model')))
-    scope = cfg.get('default_scope')
     groups = {}
-    for label, ds_cfg, _ in _splits_of(cfg, splits):
-        classes = _classes(ds_cfg, _dataset_class(scope, ds_cfg.get('type')))
+    for label, classes in split_classes:
         wrong = [(path, n) for path, n in heads if classes and n != len(classes)]
         if wrong:
             groups.setdefault(classes, ([], wrong))[0].append(label)
@@ -699,13 +704,11 @@ def _head_class_message(labels, classes, wrong) -> str:
             'should learn')
 
 
-def _split_class_differences(cfg, splits) -> list:
+def _split_class_differences(split_classes) -> list:
     """[(labels of the first class list, labels of another, where they differ)]: splits whose
     datasets name different classes (known ones only)."""
-    scope = cfg.get('default_scope')
     lists = {}
-    for label, ds_cfg, _ in _splits_of(cfg, splits):
-        classes = _classes(ds_cfg, _dataset_class(scope, ds_cfg.get('type')))
+    for label, classes in split_classes:
         if classes:
             lists.setdefault(classes, []).append(label)
     (first, first_labels), *others = list(lists.items()) or [((), [])]
@@ -731,8 +734,9 @@ def head_class_mismatches(cfg, splits=('train', 'val', 'test')) -> list:
     Returns:
         list[str]: Empty when every head fits every dataset whose classes are known.
     """
-    lines = [_head_class_message(*group) for group in _head_class_groups(cfg, splits)]
-    for first_labels, labels, where in _split_class_differences(cfg, splits):
+    split_classes = _split_classes(cfg, splits)
+    lines = [_head_class_message(*group) for group in _head_class_groups(cfg, split_classes)]
+    for first_labels, labels, where in _split_class_differences(split_classes):
         lines.append(f'the {" and ".join(first_labels)} and {" and ".join(labels)} data name different '
                      f'classes ({where}): the heads would learn one label order and be scored in '
                      'another; give every split the same metainfo.classes, in the same order')
@@ -773,7 +777,8 @@ def check_datasets(cfg, splits=('train', 'val', 'test'), fast: bool = False) -> 
         if report.checked:
             report.add_refusals()
         reports.append(report)
-    for labels, classes, wrong in _head_class_groups(cfg, splits):
+    split_classes = _split_classes(cfg, splits)
+    for labels, classes, wrong in _head_class_groups(cfg, split_classes):
         for report in reports:
             if report.checked and report.split in labels:
                 report.problem(ERROR, f'head num_classes differs from the {len(classes)} classes of '
@@ -781,7 +786,7 @@ def check_datasets(cfg, splits=('train', 'val', 'test'), fast: bool = False) -> 
                                'fail mid-run)', f'set num_classes={len(classes)} in each head named, '
                                'or metainfo.classes').add(
                                    ', '.join(f'{p}.num_classes={n}' for p, n in wrong), len(wrong))
-    for _, labels, where in _split_class_differences(cfg, splits):
+    for _, labels, where in _split_class_differences(split_classes):
         for report in reports:
             if report.checked and report.split in labels:
                 report.problem(ERROR, 'classes differ from those of the first split (labels mean '
