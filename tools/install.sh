@@ -279,15 +279,41 @@ else
       log "compiling mmcv $MMCV_VERSION with CPU ops against torch $TORCH_VER (once per machine and flavour; progress below)"
     fi
     mkdir -p "$WHEEL_DIR" "$CACHE/logs"
-    build_log="$CACHE/logs/mmcv-$MMCV_VERSION-$TORCH_KEY-$(date +%Y%m%d-%H%M%S).log"
-    log "the whole build output goes to $build_log"
-    build_start=$(date +%s)
-    # -v: ninja's [done/total] lines reach the log, and tools/progress.py turns them into a status
-    # (files compiled, time so far, time left) at least every 30 s.
-    env "${build_env[@]}" "$VPY" "$ROOT/tools/progress.py" build --log "$build_log" --prefix '[install]   ' -- \
-      "$VPY" -m pip wheel --no-build-isolation --no-deps --no-cache-dir -v \
-      "${PIP_SOURCE[@]}" -w "$TMP/out" "mmcv==$MMCV_VERSION" ||
-      die "mmcv $MMCV_VERSION did not build (the error above; the whole output: $build_log)"
+    build_start=$(date +%s)  # the source's download counts: pip wheel mmcv==... downloads it too
+    build_src="mmcv==$MMCV_VERSION"
+    if [[ $FLAVOUR == cpu && "${SECVIT_MM_UNITY:-1}" != 0 ]]; then
+      # Unity build: the 77 files of CPU ops as 4 translation units, torch's headers parsed 4 times
+      # instead of 77 (tools/mmcv_unity.py; docs/install.md). The same ops and the same wheel
+      # contents, so the cache key stays. CUDA builds keep mmcv's own source list.
+      mkdir -p "$TMP/sdist"
+      if out=$("$VPY" -m pip download --disable-pip-version-check -q --no-deps --no-binary=mmcv \
+               --no-build-isolation "${PIP_SOURCE[@]}" -d "$TMP/sdist" "mmcv==$MMCV_VERSION" 2>&1) &&
+         out=$(tar xzf "$TMP/sdist/mmcv-$MMCV_VERSION.tar.gz" -C "$TMP/sdist" 2>&1) &&
+         out=$("$VPY" "$ROOT/tools/mmcv_unity.py" "$TMP/sdist/mmcv-$MMCV_VERSION" 2>&1); then
+        build_src="$TMP/sdist/mmcv-$MMCV_VERSION"
+        log "$out"
+      else
+        log "building file by file; no unity build: $(printf '%s\n' "$out" | tail -n1)"
+      fi
+    fi
+    # $1: what pip builds (a requirement or a source directory). -v: ninja's [done/total] lines reach
+    # the log, and tools/progress.py turns them into a status (files compiled, time so far, time
+    # left) at least every 30 s.
+    build_wheel() {
+      build_log="$CACHE/logs/mmcv-$MMCV_VERSION-$TORCH_KEY-$(date +%Y%m%d-%H%M%S).log"
+      log "the whole build output goes to $build_log"
+      rm -rf "$TMP/out"
+      env "${build_env[@]}" "$VPY" "$ROOT/tools/progress.py" build --log "$build_log" --prefix '[install]   ' -- \
+        "$VPY" -m pip wheel --no-build-isolation --no-deps --no-cache-dir -v \
+        "${PIP_SOURCE[@]}" -w "$TMP/out" "$1"
+    }
+    if ! build_wheel "$build_src"; then
+      [[ "$build_src" == "mmcv==$MMCV_VERSION" ]] &&
+        die "mmcv $MMCV_VERSION did not build (the error above; the whole output: $build_log)"
+      log "the unity build failed (the error above; $build_log): building file by file"
+      build_wheel "mmcv==$MMCV_VERSION" ||
+        die "mmcv $MMCV_VERSION did not build (the error above; the whole output: $build_log)"
+    fi
     # Move into place atomically so an interrupted build never leaves a broken cached wheel.
     built=$(ls "$TMP"/out/mmcv-*.whl)
     cp "$built" "$WHEEL_DIR/.partial.whl"
