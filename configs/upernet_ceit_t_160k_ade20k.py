@@ -18,11 +18,7 @@ pretrained = 'checkpoints/ceit_t_in1k.pth'
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        _delete_=True,
-        type='CeiT',
-        arch='tiny',
-        out_type='featmap',
-        out_indices=(3, 5, 8, 11),
+        _delete_=True, type='CeiT', arch='tiny', out_type='featmap', out_indices=(3, 5, 8, 11),
         drop_path_rate=0.1,  # the ImageNet rate (not stated for dense prediction)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     decode_head=dict(in_channels=[192, 192, 192, 192], num_classes=150),
