@@ -1,10 +1,8 @@
-# Cascade Mask R-CNN + FPN with SecViT-L: cascade_mask_rcnn_secvit_t_1x.py (recipe, schedule,
-# pipeline) with the large backbone.
+# Cascade Mask R-CNN + FPN with SecViT-L: cascade_mask_rcnn_secvit_t_1x.py with the large backbone
+# (its drop path: ./_base_/models/mask_rcnn_secvit_t.py).
 _base_ = ['./cascade_mask_rcnn_secvit_t_1x.py']
 
 model = dict(
-    backbone=dict(
-        arch='large',
-        drop_path_rate=0.3,  # not stated for detection: Swin-B / Swin-L's rate (ImageNet: 0.5)
-        init_cfg=dict(checkpoint='checkpoints/secvit_l_in1k.pth')),
+    backbone=dict(arch='large', drop_path_rate=0.3,
+                  init_cfg=dict(checkpoint='checkpoints/secvit_l_in1k.pth')),
     neck=dict(in_channels=[112, 224, 448, 640]))

@@ -1,10 +1,8 @@
-# Cascade Mask R-CNN + FPN with SecViT-S: cascade_mask_rcnn_secvit_t_3x.py (recipe, schedule,
-# pipeline) with the small backbone.
+# Cascade Mask R-CNN + FPN with SecViT-S: cascade_mask_rcnn_secvit_t_3x.py with the small backbone
+# (its drop path: ./_base_/models/mask_rcnn_secvit_t.py).
 _base_ = ['./cascade_mask_rcnn_secvit_t_3x.py']
 
 model = dict(
-    backbone=dict(
-        arch='small',
-        drop_path_rate=0.15,  # not stated for detection: the ImageNet rate (PVT practice; Swin-S uses 0.2)
-        init_cfg=dict(checkpoint='checkpoints/secvit_s_in1k.pth')),
+    backbone=dict(arch='small', drop_path_rate=0.15,
+                  init_cfg=dict(checkpoint='checkpoints/secvit_s_in1k.pth')),
     neck=dict(in_channels=[64, 128, 256, 512]))

@@ -8,11 +8,7 @@ _base_ = './mask_rcnn_secvit_t_1x.py'
 pretrained = 'checkpoints/ceit_t_in1k.pth'
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='CeiT',
-        arch='tiny',
-        out_type='featmap',
-        out_indices=(3, 5, 8, 11),
+        _delete_=True, type='CeiT', arch='tiny', out_type='featmap', out_indices=(3, 5, 8, 11),
         drop_path_rate=0.1,  # the ImageNet rate (not stated for detection)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     neck=dict(in_channels=[192, 192, 192, 192]))

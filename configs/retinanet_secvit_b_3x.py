@@ -1,10 +1,8 @@
-# RetinaNet + FPN with SecViT-B: retinanet_secvit_t_3x.py (recipe, schedule, pipeline) with the base
-# backbone.
+# RetinaNet + FPN with SecViT-B: retinanet_secvit_t_3x.py with the base backbone (its drop path:
+# ./_base_/models/mask_rcnn_secvit_t.py).
 _base_ = ['./retinanet_secvit_t_3x.py']
 
 model = dict(
-    backbone=dict(
-        arch='base',
-        drop_path_rate=0.3,  # not stated for detection: Swin-B's detection rate (ImageNet: 0.4)
-        init_cfg=dict(checkpoint='checkpoints/secvit_b_in1k.pth')),
+    backbone=dict(arch='base', drop_path_rate=0.3,
+                  init_cfg=dict(checkpoint='checkpoints/secvit_b_in1k.pth')),
     neck=dict(in_channels=[80, 160, 320, 512]))

@@ -7,32 +7,23 @@ _base_ = [
     'mmseg::_base_/datasets/ade20k.py',  # data/ade/ADEChallengeData2016
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py',
+    './_base_/secvit_ade20k_runtime.py',  # custom_imports, RNGStateHook, whole / slide test
 ]
-custom_imports = dict(imports=['secvit_mm'], allow_failed_imports=False)
 
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 # ImageNet-1k weights (tools/convert_ceit.py output, or a checkpoint of configs/ceit_t_in1k.py).
 # Train from scratch instead with: --cfg-options model.backbone.init_cfg=None
 pretrained = 'checkpoints/ceit_t_in1k.pth'
-# Test: the whole (2048, 512)-resized image in one pass (mode='whole', the paper's protocol). In
-# paper clustering mode its cost grows with the square of the pixels; 512x512 windows at stride 341
-# (mode='slide') bound it. Choose with --cfg-options model.test_cfg.mode=slide; measured time and
-# memory of both: docs/segmentation_test_modes.md.
-whole_or_slide = dict(mode='whole', crop_size=(512, 512), stride=(341, 341))
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        _delete_=True,
-        type='CeiT',
-        arch='tiny',
-        out_type='featmap',
-        out_indices=(3, 5, 8, 11),
+        _delete_=True, type='CeiT', arch='tiny', out_type='featmap', out_indices=(3, 5, 8, 11),
         drop_path_rate=0.1,  # the ImageNet rate (not stated for dense prediction)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     decode_head=dict(in_channels=[192, 192, 192, 192], num_classes=150),
     auxiliary_head=dict(in_channels=192, num_classes=150),
-    test_cfg=whole_or_slide)
+    test_cfg={{_base_.whole_or_slide}})
 
 optim_wrapper = dict(
     _delete_=True,
@@ -52,8 +43,4 @@ train_dataloader = dict(batch_size=2)
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-
-# Crash-safe checkpoints (secvit_mm.engine.hooks.atomic_checkpoint) and exact resume: the random
-# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.engine.hooks.rng_state).
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
-custom_hooks = [dict(type='RNGStateHook')]

@@ -4,31 +4,26 @@
 # stage maps + an auxiliary FCN head (loss weight 0.4) on stage 3. Evaluation: IoUMetric (mIoU), the
 # test image resized to (2048, 512) keeping its ratio. Everything but the backbone (and its norm-decay
 # keys) is mmseg's Swin-T UperNet config.
-_base_ = ['mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py']
-custom_imports = dict(imports=['secvit_mm'], allow_failed_imports=False)
+_base_ = [
+    'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py',
+    './_base_/secvit_ade20k_runtime.py',  # custom_imports, RNGStateHook, whole / slide test
+]
 
 # ImageNet-1k weights converted by tools/convert_secvit.py (README, "Pretrained weights").
 # Train from scratch instead with: --cfg-options model.backbone.init_cfg=None
 pretrained = 'checkpoints/secvit_t_in1k.pth'
-# Test: the whole (2048, 512)-resized image in one pass (mode='whole', the paper's protocol). In
-# paper clustering mode its cost grows with the square of the pixels; 512x512 windows at stride 341
-# (mode='slide') bound it. Choose with --cfg-options model.test_cfg.mode=slide; measured time and
-# memory of both: docs/segmentation_test_modes.md.
-whole_or_slide = dict(mode='whole', crop_size=(512, 512), stride=(341, 341))
 model = dict(
     backbone=dict(
         _delete_=True,
         type='SecViT',
         arch='tiny',
-        # The paper's clusters (32, 8, 2, global). Fixed-size clusters, linear in the image size:
-        # --cfg-options model.backbone.cluster_size=98
-        num_clusters=(32, 8, 2, None),
+        num_clusters=(32, 8, 2, None),  # the paper's; linear cost: --cfg-options model.backbone.cluster_size=98
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.3,  # not stated for ADE20K: Swin's UperNet rate (0.3 for T, S and B)
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     decode_head=dict(in_channels=[64, 128, 256, 512], num_classes=150),
     auxiliary_head=dict(in_channels=256, num_classes=150),
-    test_cfg=whole_or_slide)
+    test_cfg={{_base_.whole_or_slide}})
 
 optim_wrapper = dict(
     paramwise_cfg=dict(
@@ -36,8 +31,4 @@ optim_wrapper = dict(
         norm_decay_mult=0.,
         custom_keys={'layer_scale': dict(decay_mult=0.)}))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-
-# Crash-safe checkpoints (secvit_mm.engine.hooks.atomic_checkpoint) and exact resume: the random
-# generators' states are saved with each checkpoint and restored by --resume (secvit_mm.engine.hooks.rng_state).
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
-custom_hooks = [dict(type='RNGStateHook')]
