@@ -17,9 +17,9 @@
 #                           resolution) and compiles mmcv from the source in it (tools/make_wheelhouse.sh)
 #   --pypi-nvcc             CUDA: take nvcc and headers from PyPI even when a matching nvcc is installed
 #
-# mmcv 2.1.0 ships only as source on PyPI and is compiled with its ops, without debug info, showing
-# files done / total and the time left (docs/install.md gives the minutes and the machine; CUDA ops
-# take longer). The built wheel is kept OUTSIDE the repo, keyed by torch version,
+# mmcv 2.1.0 ships only as source on PyPI and is compiled with its ops, without debug info (the CPU
+# ops as a unity build: 4 translation units instead of 77 files), showing files done / total and the
+# time left (docs/install.md gives the times and the machine; CUDA ops take longer). The built wheel is kept OUTSIDE the repo, keyed by torch version,
 # Python tag and flavour (torch-2.14.1-cp311-cpu, torch-2.14.1-cp311-cu130-sm90): a torch version string
 # is the same for CPU and CUDA builds, so without the flavour a CPU-only mmcv built on a login node would be
 # reused on GPU nodes and fail at the first NMS on a CUDA tensor.
@@ -27,6 +27,7 @@
 #   SECVIT_MM_VENV         same as --venv
 #   PYTHON                 interpreter used to create the venv (default python3)
 #   MAX_JOBS               parallel compile jobs (default: all cores)
+#   SECVIT_MM_UNITY=0      build mmcv's CPU ops file by file (mmcv's own source list) instead
 #   TORCH_CUDA_ARCH_LIST   CUDA archs to build for (default: the visible GPUs', else torch's own list)
 #   CUDA_HOME              a CUDA toolkit to use (its nvcc major version must match torch's CUDA)
 set -euo pipefail
