@@ -19,10 +19,11 @@
 #
 # mmcv 2.1.0 ships only as source on PyPI and is compiled with its ops, without debug info (the CPU
 # ops as a unity build: 4 translation units instead of 77 files), showing files done / total and the
-# time left (docs/install.md gives the times and the machine; CUDA ops take longer). The built wheel is kept OUTSIDE the repo, keyed by torch version,
-# Python tag and flavour (torch-2.14.1-cp311-cpu, torch-2.14.1-cp311-cu130-sm90): a torch version string
-# is the same for CPU and CUDA builds, so without the flavour a CPU-only mmcv built on a login node would be
-# reused on GPU nodes and fail at the first NMS on a CUDA tensor.
+# time left (docs/install.md gives the times and the machine; CUDA ops take longer). The built wheel
+# is kept OUTSIDE the repo, keyed by torch version, Python tag and flavour (torch-2.14.1-cp311-cpu,
+# torch-2.14.1-cp311-cu130-sm90): a torch version string is the same for CPU and CUDA builds, so
+# without the flavour a CPU-only mmcv built on a login node would be reused on GPU nodes and fail at
+# the first NMS on a CUDA tensor.
 #   SECVIT_MM_CACHE        where built mmcv wheels live (default ~/.cache/secvit-mm)
 #   SECVIT_MM_VENV         same as --venv
 #   PYTHON                 interpreter used to create the venv (default python3)
