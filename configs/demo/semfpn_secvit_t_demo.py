@@ -2,10 +2,8 @@
 # (tools/make_demo_data.py: textured regions with ADE20K label ids, 0 = ignored): 128x128 crops,
 # batch 2 (the SyncBN head, turned into BN on one process, needs 2 images per step), 200 iterations
 # from scratch, a few minutes on a CPU. Evaluation: IoUMetric (mIoU) on the demo validation split.
-_base_ = [
-    '../_base_/semfpn_secvit_t_80k.py',  # the paper config's model, schedule, runtime
-    '../_base_/datasets/ade20k_demo.py',  # instead of its ADE20K data
-]
+# The paper config's model, schedule and runtime piece, with the demo data in place of ADE20K.
+_base_ = ['../_base_/semfpn_secvit_t_80k.py', '../_base_/datasets/ade20k_demo.py']
 
 model = dict(
     data_preprocessor=dict(size={{_base_.crop_size}}),
