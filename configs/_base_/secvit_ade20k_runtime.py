@@ -1,7 +1,8 @@
 # Runtime additions of the ADE20K configs, next to mmseg's default runtime: the package imported,
 # exact resume (secvit_mm.engine.hooks.rng_state: the random generators' states are saved with each
 # checkpoint and restored by --resume) and the test mode. Crash-safe checkpoints
-# (default_hooks.checkpoint: AtomicCheckpointHook) are set by each config, since mmseg's schedules
+# (default_hooks.checkpoint: AtomicCheckpointHook) are set by each config or its model + schedule
+# piece (semfpn_secvit_t_80k.py, upernet_secvit_t_160k.py), since mmseg's schedules
 # own default_hooks and two bases of one config cannot both set a key.
 custom_imports = dict(imports=['secvit_mm'], allow_failed_imports=False)
 custom_hooks = [dict(type='RNGStateHook')]
