@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 import re
-from typing import Dict, List, Sequence, Set
+from typing import List, Sequence, Set
 
 __all__ = ['top_level_names', 'plan_units', 'apply_unity_build', 'UnitySource']
 
@@ -194,11 +194,11 @@ def plan_units(sources: Sequence[UnitySource], units: int) -> List[List[UnitySou
             return not any(src.names & other.names for other in b) and not (
                 src.using_namespace and any(o.using_namespace for o in b)) and not (
                 src.define_before_include and any(o.define_before_include for o in b))
-        candidates = [b for b in bins if fits(b)]
+        candidates = [k for k, b in enumerate(bins) if fits(b)]
         if not candidates:
             bins.append([])
-            candidates = [bins[-1]]
-        min(candidates, key=lambda b: (sum(s.size for s in b), bins.index(b))).append(src)
+            candidates = [len(bins) - 1]
+        bins[min(candidates, key=lambda k: (sum(s.size for s in bins[k]), k))].append(src)
     order = []
     for b in bins:
         if b:
